@@ -1,0 +1,421 @@
+//! A thin wrapper over the official `elasticsearch` client: the three calls the connector
+//! makes, with HTTP errors turned into [`EsError`]s and hits decoded without copying
+//! `_source`.
+//!
+//! Contract: every method is one request and is cancel-safe (dropping it drops the
+//! request). An error status is never mistaken for an answer (the client does not treat
+//! 4xx/5xx as errors by itself). A search that timed out or failed on a shard is an error,
+//! never a short page. Credentials are handed to the HTTP client and nowhere else; this
+//! type's `Debug` does not show them.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use bytes::Bytes;
+use elasticsearch::auth::Credentials;
+use elasticsearch::cluster::ClusterHealthParts;
+use elasticsearch::http::response::Response;
+use elasticsearch::http::transport::{
+    MultiNodeConnectionPool, SingleNodeConnectionPool, TransportBuilder,
+};
+use elasticsearch::indices::IndicesGetFieldMappingParts;
+use elasticsearch::{Elasticsearch, SearchParts};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use url::Url;
+
+use crate::config::EsSourceConfig;
+use crate::error::EsError;
+
+/// Longest error reason kept from an Elasticsearch answer.
+const MAX_REASON_LEN: usize = 1000;
+
+/// A connection to an Elasticsearch cluster.
+#[derive(Clone)]
+pub struct EsClient {
+    es: Elasticsearch,
+}
+
+impl fmt::Debug for EsClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The transport's own Debug would print the credentials.
+        f.write_str("EsClient")
+    }
+}
+
+/// One hit of a search page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// `_index`: the concrete index the document lives in.
+    pub index: String,
+    /// `_id`.
+    pub id: String,
+    /// `sort`: the values the search sorted on, as Elasticsearch wrote them.
+    pub sort: Vec<Value>,
+    /// `_source`: the document, byte for byte as Elasticsearch returned it.
+    pub source: Bytes,
+}
+
+/// The mapping of one field in one concrete index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMapping {
+    /// The field type, for example `long` or `keyword`.
+    pub ty: String,
+    /// The `doc_values` setting, when the mapping writes it out.
+    pub doc_values: Option<bool>,
+}
+
+/// Field mappings by concrete index name, then by full field name; a field missing from
+/// an index's map is not mapped there.
+pub type FieldMappings = BTreeMap<String, BTreeMap<String, FieldMapping>>;
+
+impl EsClient {
+    /// A client for the config's hosts, with its timeout and credentials.
+    pub fn new(config: &EsSourceConfig) -> Result<Self, EsError> {
+        Self::for_hosts(&config.hosts, config)
+    }
+
+    /// A client for `hosts` only (used to check each host on its own), with the config's
+    /// timeout and credentials.
+    pub fn for_hosts(hosts: &[Url], config: &EsSourceConfig) -> Result<Self, EsError> {
+        if hosts.is_empty() {
+            return Err(EsError::Config("es.hosts lists no host".into()));
+        }
+        let builder = match hosts {
+            [one] => TransportBuilder::new(SingleNodeConnectionPool::new(one.clone())),
+            // No sniffing (`None`): the configured hosts are the ones we may talk to.
+            many => {
+                TransportBuilder::new(MultiNodeConnectionPool::round_robin(many.to_vec(), None))
+            }
+        };
+        let mut builder = builder.timeout(config.request_timeout);
+        if let (Some(user), Some(password)) = (&config.username, &config.password) {
+            builder = builder.auth(Credentials::Basic(
+                user.clone(),
+                password.expose().to_owned(),
+            ));
+        }
+        let transport = builder
+            .build()
+            .map_err(|e| EsError::Build(elasticsearch::Error::from(e)))?;
+        Ok(Self {
+            es: Elasticsearch::new(transport),
+        })
+    }
+
+    /// `GET /_cluster/health`: the cluster's name and status (`green`, `yellow`, `red`).
+    ///
+    /// Used instead of `GET /`, which some distributions (the integ-test zip) lack.
+    pub async fn health(&self) -> Result<(String, String), EsError> {
+        let what = "GET /_cluster/health";
+        let response = self
+            .es
+            .cluster()
+            .health(ClusterHealthParts::None)
+            .send()
+            .await;
+        let bytes = read(response, what).await?;
+        #[derive(Deserialize)]
+        struct Health {
+            cluster_name: String,
+            status: String,
+        }
+        let health: Health = decode(&bytes, what)?;
+        Ok((health.cluster_name, health.status))
+    }
+
+    /// The mappings of `fields` in `index` (a name, alias or pattern; the answer is keyed
+    /// by concrete index). A missing index is a 404 `index_not_found_exception`.
+    pub async fn field_mappings(
+        &self,
+        index: &str,
+        fields: &[&str],
+    ) -> Result<FieldMappings, EsError> {
+        let what = format!("the field mapping request for index {index}");
+        let response = self
+            .es
+            .indices()
+            .get_field_mapping(IndicesGetFieldMappingParts::IndexFields(&[index], fields))
+            .send()
+            .await;
+        let bytes = read(response, &what).await?;
+
+        #[derive(Deserialize)]
+        struct IndexEntry {
+            #[serde(default)]
+            mappings: BTreeMap<String, FieldEntry>,
+        }
+        #[derive(Deserialize)]
+        struct FieldEntry {
+            // One entry keyed by the leaf name of the field.
+            mapping: BTreeMap<String, LeafMapping>,
+        }
+        #[derive(Deserialize)]
+        struct LeafMapping {
+            #[serde(rename = "type")]
+            ty: Option<String>,
+            doc_values: Option<bool>,
+        }
+        let raw: BTreeMap<String, IndexEntry> = decode(&bytes, &what)?;
+        let mut out = FieldMappings::new();
+        for (concrete, entry) in raw {
+            let fields = entry
+                .mappings
+                .into_iter()
+                .filter_map(|(name, field)| {
+                    let leaf = field.mapping.into_values().next()?;
+                    Some((
+                        name,
+                        FieldMapping {
+                            // A mapping without a type is an object field.
+                            ty: leaf.ty.unwrap_or_else(|| "object".to_owned()),
+                            doc_values: leaf.doc_values,
+                        },
+                    ))
+                })
+                .collect();
+            out.insert(concrete, fields);
+        }
+        Ok(out)
+    }
+
+    /// Runs one search on `index` and decodes its hits.
+    pub async fn search(&self, index: &str, body: Value) -> Result<Vec<Hit>, EsError> {
+        let what = format!("search on index {index}");
+        let response = self
+            .es
+            .search(SearchParts::Index(&[index]))
+            // A shard failure must fail the search, not shorten the page: a short page
+            // would move the cursor past documents on the failed shard.
+            .allow_partial_search_results(false)
+            .body(body)
+            .send()
+            .await;
+        let bytes = read(response, &what).await?;
+        decode_hits(&bytes, index, &what)
+    }
+}
+
+/// Decodes a search answer; `_source` stays a slice of `bytes`.
+fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsError> {
+    #[derive(Deserialize)]
+    struct Answer<'a> {
+        #[serde(default)]
+        timed_out: bool,
+        #[serde(rename = "_shards")]
+        shards: Option<Shards>,
+        #[serde(borrow)]
+        hits: Hits<'a>,
+    }
+    #[derive(Deserialize)]
+    struct Shards {
+        #[serde(default)]
+        failed: u64,
+    }
+    #[derive(Deserialize)]
+    struct Hits<'a> {
+        #[serde(borrow)]
+        hits: Vec<RawHit<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct RawHit<'a> {
+        #[serde(rename = "_index", borrow)]
+        index: Cow<'a, str>,
+        #[serde(rename = "_id", borrow)]
+        id: Cow<'a, str>,
+        #[serde(rename = "_source", borrow)]
+        source: Option<&'a RawValue>,
+        #[serde(default)]
+        sort: Vec<Value>,
+    }
+
+    let answer: Answer<'_> = decode(bytes, what)?;
+    if answer.timed_out {
+        return Err(EsError::Incomplete {
+            index: index.to_owned(),
+            detail: "timed out".into(),
+        });
+    }
+    if let Some(failed) = answer.shards.map(|s| s.failed).filter(|&n| n > 0) {
+        return Err(EsError::Incomplete {
+            index: index.to_owned(),
+            detail: format!("failed on {failed} shard(s)"),
+        });
+    }
+    answer
+        .hits
+        .hits
+        .into_iter()
+        .map(|hit| {
+            let source = hit.source.ok_or_else(|| EsError::Decode {
+                what: what.to_owned(),
+                detail: format!(
+                    "document {}/{} has no _source; the connector needs _source enabled",
+                    hit.index, hit.id
+                ),
+            })?;
+            Ok(Hit {
+                // The raw value borrows from `bytes`, so this is a zero-copy sub-slice.
+                source: bytes.slice_ref(source.get().as_bytes()),
+                index: hit.index.into_owned(),
+                id: hit.id.into_owned(),
+                sort: hit.sort,
+            })
+        })
+        .collect()
+}
+
+/// The body of a successful answer, or the error the status and body describe.
+async fn read(
+    response: Result<Response, elasticsearch::Error>,
+    what: &str,
+) -> Result<Bytes, EsError> {
+    let transport = |source| EsError::Transport {
+        what: what.to_owned(),
+        source,
+    };
+    let response = response.map_err(transport)?;
+    let status = response.status_code();
+    let bytes = response.bytes().await.map_err(transport)?;
+    if status.is_client_error() || status.is_server_error() {
+        let (error_type, reason) = describe_error(&bytes);
+        return Err(EsError::Status {
+            what: what.to_owned(),
+            status: status.as_u16(),
+            error_type,
+            reason,
+        });
+    }
+    Ok(bytes)
+}
+
+fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, EsError> {
+    serde_json::from_slice(bytes).map_err(|e| EsError::Decode {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// `(error.type, "type: reason (root cause: type: reason)")` of an error answer.
+fn describe_error(body: &[u8]) -> (Option<String>, String) {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let error = parsed.as_ref().and_then(|v| v.get("error"));
+    let (ty, mut text) = match error {
+        Some(Value::String(s)) => (None, s.clone()),
+        Some(e @ Value::Object(_)) => {
+            let ty = e.get("type").and_then(Value::as_str).map(str::to_owned);
+            let mut text = type_reason(e);
+            let root = e
+                .get("root_cause")
+                .and_then(|r| r.get(0))
+                .map(type_reason)
+                .or_else(|| e.get("caused_by").map(type_reason));
+            if let Some(root) = root.filter(|r| *r != text) {
+                text.push_str(&format!(" (root cause: {root})"));
+            }
+            (ty, text)
+        }
+        _ if body.is_empty() => (None, "no body".to_owned()),
+        _ => (None, String::from_utf8_lossy(body).into_owned()),
+    };
+    if text.len() > MAX_REASON_LEN {
+        let mut cut = MAX_REASON_LEN;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    (ty, text)
+}
+
+fn type_reason(e: &Value) -> String {
+    let ty = e.get("type").and_then(Value::as_str).unwrap_or("error");
+    match e.get("reason").and_then(Value::as_str) {
+        Some(reason) => format!("{ty}: {reason}"),
+        None => ty.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_keep_source_bytes_exactly() {
+        let body = Bytes::from_static(
+            br#"{"took":1,"timed_out":false,"_shards":{"total":1,"successful":1,"skipped":0,"failed":0},
+            "hits":{"hits":[
+              {"_index":"i","_id":"a\"1","_score":null,"_source":{ "n" : 1.50, "s":"\u00e9" },"sort":[5]},
+              {"_index":"i","_id":"b","_source":{"n":2},"sort":["k"]}
+            ]}}"#,
+        );
+        let hits = decode_hits(&body, "i", "search").unwrap();
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[0].id, "a\"1");
+        assert_eq!(&hits[0].source[..], br#"{ "n" : 1.50, "s":"\u00e9" }"#);
+        assert_eq!(hits[0].sort, [serde_json::json!(5)]);
+        assert_eq!(hits[1].sort, [serde_json::json!("k")]);
+        assert_eq!(&hits[1].source[..], br#"{"n":2}"#);
+    }
+
+    #[test]
+    fn incomplete_searches_are_errors() {
+        let timed_out = Bytes::from_static(br#"{"timed_out":true,"hits":{"hits":[]}}"#);
+        assert!(matches!(
+            decode_hits(&timed_out, "i", "s"),
+            Err(EsError::Incomplete { .. })
+        ));
+        let failed = Bytes::from_static(
+            br#"{"timed_out":false,"_shards":{"total":2,"failed":1},"hits":{"hits":[]}}"#,
+        );
+        let err = decode_hits(&failed, "i", "s").unwrap_err();
+        assert!(err.to_string().contains("failed on 1 shard"), "{err}");
+        let no_source = Bytes::from_static(br#"{"hits":{"hits":[{"_index":"i","_id":"x"}]}}"#);
+        assert!(matches!(
+            decode_hits(&no_source, "i", "s"),
+            Err(EsError::Decode { .. })
+        ));
+        let junk = Bytes::from_static(b"<html>");
+        assert!(matches!(
+            decode_hits(&junk, "i", "s"),
+            Err(EsError::Decode { .. })
+        ));
+    }
+
+    #[test]
+    fn clients_build_for_http_and_https_with_auth() {
+        let map: connect_api::ConfigMap = [
+            ("es.hosts", "https://es1:9200,http://es2:9200/prefix"),
+            ("es.index", "i"),
+            ("es.tracking.field", "ts"),
+            ("es.username", "elastic"),
+            ("es.password", "hunter2"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = EsSourceConfig::parse(&map).unwrap();
+        let client = EsClient::new(&config).unwrap();
+        assert!(!format!("{client:?}").contains("hunter2"));
+        EsClient::for_hosts(&config.hosts[..1], &config).unwrap();
+        assert!(EsClient::for_hosts(&[], &config).is_err());
+    }
+
+    #[test]
+    fn error_bodies_are_described() {
+        let body = br#"{"error":{"root_cause":[{"type":"illegal_argument_exception","reason":"Text fields are not optimised"}],"type":"search_phase_execution_exception","reason":"all shards failed"},"status":400}"#;
+        let (ty, text) = describe_error(body);
+        assert_eq!(ty.as_deref(), Some("search_phase_execution_exception"));
+        assert_eq!(
+            text,
+            "search_phase_execution_exception: all shards failed (root cause: \
+             illegal_argument_exception: Text fields are not optimised)"
+        );
+        assert_eq!(describe_error(b"").1, "no body");
+        assert_eq!(describe_error(br#"{"error":"plain"}"#).1, "plain");
+        assert!(describe_error(&[b'x'; 5000]).1.len() < 1100);
+    }
+}

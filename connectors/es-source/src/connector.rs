@@ -1,0 +1,308 @@
+//! [`EsSourceConnector`]: config, live validation and the split of indices over tasks.
+//!
+//! Contract: `parse_config` never touches the network; `validate` does (each host must
+//! answer `GET /_cluster/health` within [`VALIDATE_TIMEOUT`], each index must exist and
+//! map the tracking and tiebreaker fields with sortable types) and reports every problem
+//! on the key to change.
+//! `task_configs` deals the indices round-robin over at most `max.tasks` tasks and writes
+//! each task's share under `es.task.indices`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use connect_api::{
+    ConfigDef, ConfigMap, ConnectError, FieldError, PluginInfo, SourceConnector, SourceTask,
+};
+
+use crate::client::EsClient;
+use crate::config::{self, EsSourceConfig};
+use crate::error::EsError;
+use crate::query::{check_sortable, TrackingKind};
+use crate::task::EsSourceTask;
+
+/// How long `validate` waits for each answer from Elasticsearch.
+pub const VALIDATE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The Elasticsearch source connector: reads documents of one or more indices in
+/// ascending order of a tracking field, and keeps reading as new ones arrive.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EsSourceConnector;
+
+impl EsSourceConnector {
+    /// The connector, ready to register.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+#[async_trait]
+impl SourceConnector for EsSourceConnector {
+    type Config = EsSourceConfig;
+
+    fn info(&self) -> PluginInfo {
+        PluginInfo {
+            name: "es-source",
+            aliases: &["ElasticsearchSourceConnector"],
+            version: env!("CARGO_PKG_VERSION"),
+            description: "Streams documents out of Elasticsearch indices incrementally, \
+                          by a tracking field",
+        }
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        config::config_def()
+    }
+
+    fn parse_config(&self, config: &ConfigMap) -> Result<EsSourceConfig, Vec<FieldError>> {
+        EsSourceConfig::parse(config)
+    }
+
+    async fn validate(&self, config: &EsSourceConfig) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut reachable = None;
+        for host in &config.hosts {
+            let client = match EsClient::for_hosts(std::slice::from_ref(host), config) {
+                Ok(client) => client,
+                Err(e) => {
+                    errors.push(FieldError::new(
+                        config::HOSTS,
+                        format!("{host}: {}", chain(e)),
+                    ));
+                    continue;
+                }
+            };
+            match tokio::time::timeout(VALIDATE_TIMEOUT, client.health()).await {
+                Ok(Ok((cluster, status))) => {
+                    tracing::debug!(%host, %cluster, %status, "Elasticsearch answers");
+                    reachable.get_or_insert(client);
+                }
+                // Authenticated but not allowed to read cluster info: it answers, which is
+                // what this check is about; index access is checked below.
+                Ok(Err(EsError::Status { status: 403, .. })) => {
+                    reachable.get_or_insert(client);
+                }
+                Ok(Err(EsError::Status { status: 401, .. })) => {
+                    let (key, msg) = if config.username.is_some() {
+                        (
+                            config::PASSWORD,
+                            "Elasticsearch rejected es.username / es.password",
+                        )
+                    } else {
+                        (config::USERNAME, "Elasticsearch requires authentication: set es.username and es.password")
+                    };
+                    errors.push(FieldError::new(key, format!("{msg} (host {host})")));
+                }
+                Ok(Err(e)) => errors.push(FieldError::new(
+                    config::HOSTS,
+                    format!("{host} is not a usable Elasticsearch node: {}", chain(e)),
+                )),
+                Err(_) => errors.push(FieldError::new(
+                    config::HOSTS,
+                    format!(
+                        "{host} did not answer within {} s; check the URL and that \
+                         Elasticsearch is running",
+                        VALIDATE_TIMEOUT.as_secs()
+                    ),
+                )),
+            }
+        }
+        let Some(client) = reachable else {
+            return errors;
+        };
+        for index in &config.indices {
+            match tokio::time::timeout(VALIDATE_TIMEOUT, check_index(&client, config, index)).await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(problems)) => errors.extend(
+                    problems
+                        .into_iter()
+                        .map(|(key, e)| FieldError::new(key, chain(e))),
+                ),
+                Err(_) => errors.push(FieldError::new(
+                    config::INDEX,
+                    format!(
+                        "the mapping of index {index} was not returned within {} s",
+                        VALIDATE_TIMEOUT.as_secs()
+                    ),
+                )),
+            }
+        }
+        errors
+    }
+
+    async fn task_configs(
+        &self,
+        config: &EsSourceConfig,
+        raw: &ConfigMap,
+        max_tasks: usize,
+    ) -> Result<Vec<ConfigMap>, ConnectError> {
+        if max_tasks == 0 {
+            return Err(ConnectError::config("max.tasks must be at least 1"));
+        }
+        let tasks = max_tasks.min(config.indices.len());
+        let mut shares: Vec<Vec<&str>> = vec![Vec::new(); tasks];
+        for (i, index) in config.indices.iter().enumerate() {
+            shares[i % tasks].push(index);
+        }
+        Ok(shares
+            .into_iter()
+            .map(|share| {
+                let mut task = raw.clone();
+                task.insert(config::TASK_INDICES.to_owned(), share.join(","));
+                task
+            })
+            .collect())
+    }
+
+    fn create_task(&self) -> Box<dyn SourceTask> {
+        Box::new(EsSourceTask::new())
+    }
+}
+
+/// The message of an error with its causes.
+fn chain(e: EsError) -> String {
+    ConnectError::from(e).chain()
+}
+
+/// Checks that `index` is a concrete index that maps the tracking field (and the
+/// tiebreaker, when set) with sortable types; returns the tracking field's kind, or every
+/// problem with the config key to change.
+pub(crate) async fn check_index(
+    client: &EsClient,
+    config: &EsSourceConfig,
+    index: &str,
+) -> Result<TrackingKind, Vec<(&'static str, EsError)>> {
+    let mut fields = vec![config.tracking_field.as_str()];
+    fields.extend(config.tiebreaker_field.as_deref());
+    let mappings = match client.field_mappings(index, &fields).await {
+        Ok(m) => m,
+        Err(EsError::Status { status: 404, .. }) => {
+            return Err(vec![(
+                config::INDEX,
+                EsError::Config(format!(
+                    "index {index} does not exist; create it or remove it from es.index"
+                )),
+            )]);
+        }
+        // Bad credentials are the user's to fix; missing privileges are about the index.
+        Err(e @ EsError::Status { status: 401, .. }) => return Err(vec![(config::USERNAME, e)]),
+        Err(e @ EsError::Status { status: 403, .. }) => return Err(vec![(config::INDEX, e)]),
+        Err(e) => return Err(vec![(config::HOSTS, e)]),
+    };
+    let concrete: Vec<&str> = mappings.keys().map(String::as_str).collect();
+    let Some(index_fields) = mappings.get(index).filter(|_| concrete.len() == 1) else {
+        return Err(vec![(
+            config::INDEX,
+            EsError::Config(format!(
+                "{index} is an alias or data stream of [{}]; list concrete index names \
+                 instead (aliases are not supported yet)",
+                concrete.join(", ")
+            )),
+        )]);
+    };
+
+    let mut problems = Vec::new();
+    let mut check = |key: &'static str, field: &str| {
+        let Some(mapping) = index_fields.get(field) else {
+            problems.push((
+                key,
+                EsError::Config(format!(
+                    "field {field} is not mapped in index {index}; add it to the mapping \
+                     (long, date, keyword, ...) or name a mapped field in {key}"
+                )),
+            ));
+            return None;
+        };
+        match check_sortable(field, &mapping.ty, mapping.doc_values) {
+            Ok(kind) => Some(kind),
+            Err(msg) => {
+                problems.push((key, EsError::Config(format!("index {index}: {msg}"))));
+                None
+            }
+        }
+    };
+    let kind = check(config::TRACKING_FIELD, &config.tracking_field);
+    if let Some(tb) = &config.tiebreaker_field {
+        check(config::TIEBREAKER_FIELD, tb);
+    }
+    match kind {
+        Some(kind) if problems.is_empty() => Ok(kind),
+        _ => Err(problems),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(indices: &str) -> ConfigMap {
+        [
+            ("connector.class", "es-source"),
+            (config::HOSTS, "http://127.0.0.1:9200"),
+            (config::INDEX, indices),
+            (config::TRACKING_FIELD, "ts"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    async fn split(indices: &str, max_tasks: usize) -> Vec<String> {
+        let c = EsSourceConnector::new();
+        let raw = raw(indices);
+        let typed = c.parse_config(&raw).unwrap();
+        let tasks = SourceConnector::task_configs(&c, &typed, &raw, max_tasks)
+            .await
+            .unwrap();
+        for t in &tasks {
+            // Each task config is the raw config plus its share.
+            assert_eq!(t.len(), raw.len() + 1);
+            assert_eq!(t.get(config::INDEX), raw.get(config::INDEX));
+        }
+        tasks
+            .iter()
+            .map(|t| t[config::TASK_INDICES].clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn indices_are_dealt_round_robin() {
+        assert_eq!(split("a,b,c,d,e", 2).await, ["a,c,e", "b,d"]);
+        assert_eq!(split("a,b", 5).await, ["a", "b"]);
+        assert_eq!(split("a", 1).await, ["a"]);
+    }
+
+    #[tokio::test]
+    async fn zero_tasks_is_a_config_error() {
+        let c = EsSourceConnector::new();
+        let raw = raw("a");
+        let typed = c.parse_config(&raw).unwrap();
+        let err = SourceConnector::task_configs(&c, &typed, &raw, 0)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), connect_api::ErrorKind::Config);
+    }
+
+    #[test]
+    fn info_names_the_plugin() {
+        let info = SourceConnector::info(&EsSourceConnector::new());
+        assert_eq!(info.name, "es-source");
+        assert_eq!(info.aliases, ["ElasticsearchSourceConnector"]);
+    }
+
+    #[tokio::test]
+    async fn unreachable_host_is_a_field_error() {
+        // Port 9 (discard) on loopback is closed on any test machine: refused at once.
+        let mut raw = raw("a");
+        raw.insert(config::HOSTS.into(), "http://127.0.0.1:9".into());
+        let c = EsSourceConnector::new();
+        let errs = connect_api::ErasedSourceConnector::validate(&c, &raw).await;
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].field, config::HOSTS);
+        assert!(
+            errs[0].message.contains("127.0.0.1:9"),
+            "{}",
+            errs[0].message
+        );
+    }
+}

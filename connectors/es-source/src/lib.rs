@@ -1,0 +1,27 @@
+//! es-source: the Elasticsearch source connector of rmq-connect.
+//!
+//! Reads the documents of one or more indices in ascending order of a tracking field
+//! (`es.tracking.field`), page by page with `search_after` or a `gte` boundary, and keeps
+//! reading as new documents arrive. Each index is one source partition
+//! (`{"index": "<name>"}`); its offset says where to resume, so documents sharing a
+//! tracking value are neither lost nor repeated across pages or restarts (see
+//! [`cursor`]). Records are keyed `<index>/<_id>` and carry `_source` byte for byte.
+//!
+//! The binary registers [`EsSourceConnector`]; the runtime drives its tasks.
+//!
+//! Modules: [`config`] (keys and parsing), [`connector`] (validation, task split),
+//! [`task`] (the poll loop), [`query`] (search bodies), [`cursor`] (positions and
+//! offsets), [`client`] (Elasticsearch calls), [`error`] (error kinds).
+
+pub mod client;
+pub mod config;
+pub mod connector;
+pub mod cursor;
+pub mod error;
+pub mod query;
+pub mod task;
+
+pub use config::{EsSourceConfig, Password};
+pub use connector::EsSourceConnector;
+pub use error::EsError;
+pub use task::{EsSourceTask, IndexPartition};

@@ -1,0 +1,21 @@
+//! connect-api: the contract between the rmq-connect runtime and its connectors.
+//!
+//! A [`SourceConnector`] turns a flat string config into a typed config, validates it,
+//! splits the work into task configs and creates [`SourceTask`]s. The runtime owns the
+//! task loop: it calls [`SourceTask::poll`], converts and produces the returned
+//! [`SourceRecord`]s, and commits their [`SourceOffset`]s only after RocketMQ
+//! acknowledged them. Connectors never depend on the runtime.
+
+pub mod config;
+pub mod connector;
+pub mod error;
+pub mod position;
+pub mod record;
+pub mod task;
+
+pub use config::{ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, FieldError};
+pub use connector::{ErasedSourceConnector, PluginInfo, SourceConnector};
+pub use error::{ConnectError, ErrorKind};
+pub use position::{SourceOffset, SourcePartition};
+pub use record::{RecordValue, SourceRecord};
+pub use task::{OffsetReader, SourceTask, TaskContext};

@@ -1,0 +1,131 @@
+//! Herders manage connectors and their tasks. The REST API talks only to the [`Herder`]
+//! trait, so the clustered herder can replace the standalone one.
+
+mod standalone;
+
+use async_trait::async_trait;
+use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo};
+use serde::Serialize;
+
+pub use standalone::StandaloneHerder;
+
+use crate::error::HerderError;
+use crate::status::{State, TaskStatus};
+
+/// Whether a put may replace an existing connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutMode {
+    /// Fail with `AlreadyExists` if the name is taken.
+    CreateOnly,
+    /// Create, or replace the config of an existing connector.
+    Upsert,
+}
+
+/// A task's identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskId {
+    /// Connector name.
+    pub connector: String,
+    /// Task number.
+    pub task: u32,
+}
+
+/// A connector's config (secrets hidden) and tasks.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorInfo {
+    /// Name.
+    pub name: String,
+    /// Config with secret values shown as `[hidden]`.
+    pub config: ConfigMap,
+    /// Its tasks.
+    pub tasks: Vec<TaskId>,
+    /// Always `source` for now.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// The connector-level part of a status.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorState {
+    /// State.
+    pub state: State,
+    /// Worker that runs it.
+    pub worker_id: String,
+    /// Why it failed, in plain words (no secrets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+}
+
+/// A connector's status and its tasks' statuses.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorStatus {
+    /// Name.
+    pub name: String,
+    /// Connector state.
+    pub connector: ConnectorState,
+    /// Task states.
+    pub tasks: Vec<TaskStatus>,
+    /// Always `source` for now.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// Result of a put.
+#[derive(Debug, Clone)]
+pub struct PutOutcome {
+    /// The connector after the put.
+    pub info: ConnectorInfo,
+    /// Whether it was newly created.
+    pub created: bool,
+}
+
+/// Connector management, standalone or clustered.
+#[async_trait]
+pub trait Herder: Send + Sync {
+    /// This worker's id.
+    fn worker_id(&self) -> &str;
+    /// `standalone` or `distributed`.
+    fn mode(&self) -> &'static str;
+    /// Installed connector plugins.
+    fn plugins(&self) -> Vec<PluginInfo>;
+    /// The config keys of a plugin, by name or alias.
+    fn plugin_config(&self, class: &str) -> Option<ConfigDef>;
+    /// Validates a config without creating anything.
+    async fn validate(&self, config: ConfigMap) -> Result<(), Vec<FieldError>>;
+    /// Creates or updates a connector and starts its tasks.
+    async fn put_connector(
+        &self,
+        name: &str,
+        config: ConfigMap,
+        mode: PutMode,
+    ) -> Result<PutOutcome, HerderError>;
+    /// Names of all connectors, sorted.
+    async fn connectors(&self) -> Vec<String>;
+    /// Config and tasks of one connector.
+    async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError>;
+    /// Status of one connector.
+    async fn connector_status(&self, name: &str) -> Result<ConnectorStatus, HerderError>;
+    /// Stops a connector's tasks and removes it (its committed offsets are kept).
+    async fn delete_connector(&self, name: &str) -> Result<(), HerderError>;
+    /// Whether the herder finished starting.
+    fn is_ready(&self) -> bool;
+    /// Stops every task gracefully and flushes the stores.
+    async fn shutdown(&self);
+}
+
+/// Checks a connector name against `^[A-Za-z0-9._-]{1,128}$`.
+pub fn check_connector_name(name: &str) -> Result<(), FieldError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "name",
+            "must be 1 to 128 characters of letters, digits, '.', '_' or '-'",
+        ))
+    }
+}

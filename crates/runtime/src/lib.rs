@@ -1,0 +1,29 @@
+//! connect-runtime: the rmq-connect worker.
+//!
+//! A herder ([`herder::Herder`]) manages connectors; each task runs in the runtime-owned
+//! loop of [`task_loop`], which converts records, produces them into RocketMQ through a
+//! [`sink::MessageSink`] and commits offsets to an [`store::OffsetStore`] only after
+//! acknowledgement. [`rest`] exposes the herder over HTTP; [`standalone`] wires it all
+//! together for the `standalone` command.
+
+#![recursion_limit = "512"]
+
+pub mod connector_config;
+pub mod error;
+pub mod herder;
+pub mod registry;
+pub mod rest;
+pub mod secrets;
+pub mod sink;
+pub mod standalone;
+pub mod status;
+pub mod store;
+pub mod task_loop;
+pub mod worker_config;
+
+pub use error::{HerderError, RuntimeError};
+pub use registry::PluginRegistry;
+pub use worker_config::WorkerConfig;
+
+#[cfg(test)]
+mod task_loop_tests;

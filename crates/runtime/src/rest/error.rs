@@ -1,0 +1,79 @@
+//! The one JSON error body of the REST API:
+//! `{"error_code": 400, "message": "...", "errors": [{"field": "...", "message": "..."}]}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use connect_api::FieldError;
+use serde::Serialize;
+
+use crate::error::HerderError;
+
+/// An error answered to a REST client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    errors: Vec<FieldError>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error_code: u16,
+    message: &'a str,
+    errors: &'a [FieldError],
+}
+
+impl ApiError {
+    /// An error with a status and message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// 400 with per-field errors.
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("invalid connector config: {}", list.join("; ")),
+            errors,
+        }
+    }
+
+    /// 400 about one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// 404 for an unknown path.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, what)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error_code: self.status.as_u16(),
+            message: &self.message,
+            errors: &self.errors,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<HerderError> for ApiError {
+    fn from(e: HerderError) -> Self {
+        match e {
+            HerderError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, e.to_string()),
+            HerderError::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
+            HerderError::InvalidConfig(errors) => Self::invalid(errors),
+            HerderError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            HerderError::Store(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    }
+}

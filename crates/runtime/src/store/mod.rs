@@ -1,0 +1,73 @@
+//! Where connector configs and offsets live, behind traits so the clustered mode (or
+//! another engine) can replace sled.
+//!
+//! Contract: `OffsetStore::put_all` returns only after the offsets are flushed to disk,
+//! so an offset reported as committed survives `kill -9`.
+
+mod sled_store;
+
+use async_trait::async_trait;
+use connect_api::{ConfigMap, SourceOffset, SourcePartition};
+
+pub use sled_store::SledStore;
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The underlying engine failed.
+    #[error("store engine: {0}")]
+    Engine(#[from] sled::Error),
+    /// A stored value could not be decoded.
+    #[error("stored value under {key} is unreadable: {message}")]
+    Corrupt {
+        /// The key.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Committed source offsets, per connector and partition.
+#[async_trait]
+pub trait OffsetStore: Send + Sync {
+    /// The committed offset of one partition.
+    fn get(
+        &self,
+        connector: &str,
+        partition: &SourcePartition,
+    ) -> Result<Option<SourceOffset>, StoreError>;
+
+    /// Every committed offset of a connector.
+    fn list(&self, connector: &str) -> Result<Vec<(SourcePartition, SourceOffset)>, StoreError>;
+
+    /// Writes offsets atomically and flushes them to disk before returning.
+    async fn put_all(
+        &self,
+        connector: &str,
+        offsets: &[(SourcePartition, SourceOffset)],
+    ) -> Result<(), StoreError>;
+}
+
+/// Whether a connector should run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TargetState {
+    /// Running.
+    Started,
+    /// Tasks paused.
+    Paused,
+    /// Tasks stopped.
+    Stopped,
+}
+
+/// Connector configs (and their target states), so standalone keeps REST-created
+/// connectors across restarts.
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    /// Stores (or replaces) a connector's config.
+    async fn put_connector(&self, name: &str, config: &ConfigMap) -> Result<(), StoreError>;
+    /// Removes a connector's config.
+    async fn remove_connector(&self, name: &str) -> Result<(), StoreError>;
+    /// All stored connectors, by name.
+    fn connectors(&self) -> Result<Vec<(String, ConfigMap)>, StoreError>;
+}

@@ -1,0 +1,512 @@
+//! The source task loop: poll → convert → produce (batched, bounded in flight) → track
+//! acknowledgements → commit offsets.
+//!
+//! Guarantee (at-least-once): a partition's committed offset only ever moves to the
+//! offset of a record that RocketMQ acknowledged together with every earlier record of
+//! that partition. Batches are acknowledged in the order they were sent (the committer
+//! awaits them in order), so an acknowledged batch behind a failing one is never
+//! committed past it. After a crash, duplicates are bounded by what was in flight plus
+//! what was acknowledged but not yet committed (one commit interval; by default every
+//! acknowledged batch is committed at once).
+//!
+//! Memory is bounded: at most `max_in_flight_batches` batches of at most
+//! `max_batch_bytes` are held besides the records of the current poll.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use connect_api::{
+    ConnectError, OffsetReader, SourceOffset, SourcePartition, SourceRecord, SourceTask,
+    TaskContext,
+};
+use connect_converters::Converter;
+use connect_rocketmq::OutMessage;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::sink::{MessageSink, SendError};
+use crate::status::{State, StatusCell};
+use crate::store::OffsetStore;
+
+/// RocketMQ's default maximum message body (4 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Upper bound on the body bytes of one batch, kept under RocketMQ's 4 MiB batch limit
+/// with room for keys and properties.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 3 * 1024 * 1024;
+
+/// Tunables of the loop.
+#[derive(Debug, Clone)]
+pub struct LoopSettings {
+    /// Batches sent and not yet acknowledged.
+    pub max_in_flight_batches: usize,
+    /// Body bytes per batch.
+    pub max_batch_bytes: usize,
+    /// Offsets are written at most this often (0: after every acknowledged batch).
+    pub commit_interval: Duration,
+    /// First back-off after a retriable error.
+    pub backoff_initial: Duration,
+    /// Longest back-off.
+    pub backoff_max: Duration,
+    /// How long a stop waits for in-flight batches before giving up on them.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for LoopSettings {
+    fn default() -> Self {
+        Self {
+            max_in_flight_batches: crate::worker_config::DEFAULT_MAX_IN_FLIGHT_BATCHES,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            commit_interval: Duration::ZERO,
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything one task run needs.
+pub struct TaskRun {
+    /// Connector name.
+    pub connector: String,
+    /// Task number.
+    pub task_id: u32,
+    /// The task's config.
+    pub config: connect_api::ConfigMap,
+    /// The task.
+    pub task: Box<dyn SourceTask>,
+    /// Value converter.
+    pub converter: Arc<dyn Converter>,
+    /// Topic for records without their own.
+    pub default_topic: Option<String>,
+    /// Where messages go.
+    pub sink: Arc<dyn MessageSink>,
+    /// Where offsets go.
+    pub offsets: Arc<dyn OffsetStore>,
+    /// Status shown over REST.
+    pub status: StatusCell,
+    /// Loop tunables.
+    pub settings: LoopSettings,
+}
+
+/// A running task: cancel it with [`TaskHandle::stop`].
+pub struct TaskHandle {
+    cancel: CancellationToken,
+    join: JoinHandle<()>,
+    /// The task's status.
+    pub status: StatusCell,
+}
+
+impl TaskHandle {
+    /// Stops the task gracefully: no more polls, in-flight batches are awaited (bounded
+    /// by the shutdown timeout), acknowledged offsets are committed, `stop` is called.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        if let Err(e) = self.join.await {
+            tracing::error!(error = %e, "task loop ended abnormally");
+        }
+    }
+}
+
+/// Spawns the loop of one task.
+pub fn spawn(run: TaskRun, parent: &CancellationToken) -> TaskHandle {
+    let cancel = parent.child_token();
+    let status = run.status.clone();
+    let token = cancel.clone();
+    let join = tokio::spawn(async move { run_task(run, token).await });
+    TaskHandle {
+        cancel,
+        join,
+        status,
+    }
+}
+
+struct StoreReader {
+    connector: String,
+    store: Arc<dyn OffsetStore>,
+}
+
+impl OffsetReader for StoreReader {
+    fn offset(&self, partition: &SourcePartition) -> Result<Option<SourceOffset>, ConnectError> {
+        self.store
+            .get(&self.connector, partition)
+            .map_err(|e| ConnectError::fatal("cannot read committed offsets").with_source(e))
+    }
+}
+
+/// A batch handed to the committer: the send under way and the offsets it would commit.
+struct Pending {
+    send: JoinHandle<Result<(), SendError>>,
+    offsets: Vec<(SourcePartition, SourceOffset)>,
+    records: u64,
+}
+
+async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        _ = tokio::time::sleep(d) => true,
+    }
+}
+
+fn next_backoff(cur: Duration, s: &LoopSettings) -> Duration {
+    (cur * 2).min(s.backoff_max)
+}
+
+async fn run_task(mut run: TaskRun, cancel: CancellationToken) {
+    let label = format!("{}-{}", run.connector, run.task_id);
+    run.status.update(|s| {
+        s.state = State::Running;
+        s.trace = None;
+    });
+    let ctx = TaskContext {
+        connector: run.connector.clone(),
+        task_id: run.task_id,
+        config: run.config.clone(),
+        offsets: Arc::new(StoreReader {
+            connector: run.connector.clone(),
+            store: run.offsets.clone(),
+        }),
+    };
+    if let Some(topic) = &run.default_topic {
+        if let Err(e) = run.sink.ensure_topic(topic).await {
+            tracing::warn!(task = %label, topic, error = %e, "could not create the topic; relying on broker auto-creation");
+        }
+    }
+    let failure = match start_with_retry(&mut run, ctx, &cancel).await {
+        Ok(true) => poll_loop(&mut run, &cancel).await.err(),
+        Ok(false) => None,
+        Err(e) => Some(e.chain()),
+    };
+    if let Err(e) = run.task.stop().await {
+        tracing::warn!(task = %label, error = %e.chain(), "task stop failed");
+    }
+    match failure {
+        Some(trace) => {
+            tracing::error!(task = %label, error = %trace, "task failed");
+            run.status.update(|s| {
+                s.state = State::Failed;
+                s.trace = Some(trace);
+            });
+        }
+        None => {
+            tracing::info!(task = %label, "task stopped");
+            run.status.update(|s| s.state = State::Stopped);
+        }
+    }
+}
+
+/// Starts the task, retrying retriable errors; `Ok(false)` when cancelled meanwhile.
+async fn start_with_retry(
+    run: &mut TaskRun,
+    ctx: TaskContext,
+    cancel: &CancellationToken,
+) -> Result<bool, ConnectError> {
+    let mut backoff = run.settings.backoff_initial;
+    loop {
+        let res = tokio::select! {
+            _ = cancel.cancelled() => return Ok(false),
+            r = run.task.start(ctx.clone()) => r,
+        };
+        match res {
+            Ok(()) => return Ok(true),
+            Err(e) if e.is_retriable() => {
+                run.status
+                    .update(|s| s.trace = Some(format!("retrying start: {}", e.chain())));
+                if !sleep_or_cancel(backoff, cancel).await {
+                    return Ok(false);
+                }
+                backoff = next_backoff(backoff, &run.settings);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Polls until cancelled or failed; returns the failure's description.
+async fn poll_loop(run: &mut TaskRun, cancel: &CancellationToken) -> Result<(), String> {
+    let settings = run.settings.clone();
+    let permits = Arc::new(Semaphore::new(settings.max_in_flight_batches));
+    let (pending_tx, pending_rx) = mpsc::channel::<Pending>(settings.max_in_flight_batches);
+    // Sends in flight are aborted only if a graceful stop outlasts its deadline.
+    let hard_stop = CancellationToken::new();
+    // Failures of the committer stop the polling side through this token.
+    let poll_cancel = cancel.child_token();
+    let committer = tokio::spawn(commit_loop(
+        run.connector.clone(),
+        pending_rx,
+        run.offsets.clone(),
+        run.status.clone(),
+        settings.commit_interval,
+        poll_cancel.clone(),
+    ));
+
+    let mut failure: Option<String> = None;
+    let mut backoff = settings.backoff_initial;
+    'poll: loop {
+        let polled = tokio::select! {
+            _ = poll_cancel.cancelled() => break,
+            r = run.task.poll() => r,
+        };
+        let records = match polled {
+            Ok(r) => {
+                backoff = settings.backoff_initial;
+                r
+            }
+            Err(e) if e.is_retriable() => {
+                tracing::warn!(connector = %run.connector, task = run.task_id, error = %e.chain(), "poll failed, backing off");
+                run.status
+                    .update(|s| s.trace = Some(format!("retrying poll: {}", e.chain())));
+                if !sleep_or_cancel(backoff, &poll_cancel).await {
+                    break;
+                }
+                backoff = next_backoff(backoff, &settings);
+                continue;
+            }
+            Err(e) => {
+                failure = Some(e.chain());
+                break;
+            }
+        };
+        if records.is_empty() {
+            continue;
+        }
+        let n = records.len() as u64;
+        run.status.update(|s| {
+            s.records_polled += n;
+            s.trace = None;
+        });
+        let batches = match build_batches(records, run, &settings) {
+            Ok(b) => b,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        for batch in batches {
+            let permit = tokio::select! {
+                _ = poll_cancel.cancelled() => break 'poll,
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break 'poll,
+                },
+            };
+            let records = batch.messages.len() as u64;
+            run.status.update(|s| s.records_in_flight += records);
+            let send = tokio::spawn(send_with_retry(
+                run.sink.clone(),
+                batch.messages,
+                permit,
+                settings.clone(),
+                hard_stop.clone(),
+                run.status.clone(),
+            ));
+            let pending = Pending {
+                send,
+                offsets: batch.offsets,
+                records,
+            };
+            if pending_tx.send(pending).await.is_err() {
+                break 'poll;
+            }
+        }
+    }
+    drop(pending_tx);
+
+    // Graceful drain: wait for in-flight batches and the final commit, then give up on
+    // what is left (those records stay uncommitted and will be read again).
+    let mut committer = committer;
+    let commit_result = tokio::select! {
+        r = &mut committer => r,
+        _ = tokio::time::sleep(settings.shutdown_timeout) => {
+            tracing::warn!(connector = %run.connector, task = run.task_id, "in-flight batches not acknowledged before the shutdown timeout; they will be re-sent after restart");
+            hard_stop.cancel();
+            committer.await
+        }
+    };
+    match commit_result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => failure = failure.or(Some(e)),
+        Err(e) => failure = failure.or(Some(format!("offset committer crashed: {e}"))),
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+struct Batch {
+    messages: Vec<OutMessage>,
+    offsets: Vec<(SourcePartition, SourceOffset)>,
+}
+
+/// Converts records and cuts them into batches of one topic and bounded bytes. Each
+/// batch carries the last offset of each partition it contains.
+fn build_batches(
+    records: Vec<SourceRecord>,
+    run: &TaskRun,
+    settings: &LoopSettings,
+) -> Result<Vec<Batch>, String> {
+    let mut out: Vec<Batch> = Vec::new();
+    let mut cur = Batch {
+        messages: Vec::new(),
+        offsets: Vec::new(),
+    };
+    let mut cur_bytes = 0usize;
+    let mut cur_offsets: HashMap<SourcePartition, SourceOffset> = HashMap::new();
+    let finish = |cur: &mut Batch, offs: &mut HashMap<SourcePartition, SourceOffset>| Batch {
+        messages: std::mem::take(&mut cur.messages),
+        offsets: offs.drain().collect(),
+    };
+    for rec in records {
+        let topic = match rec.topic.as_ref().or(run.default_topic.as_ref()) {
+            Some(t) => t.clone(),
+            None => {
+                return Err(
+                    "a record has no topic: set connect.topicname in the connector config".into(),
+                )
+            }
+        };
+        let body = run.converter.convert(&rec.value).map_err(|e| {
+            format!(
+                "cannot convert record {}: {e}",
+                rec.key.as_deref().unwrap_or("(no key)")
+            )
+        })?;
+        if body.len() > MAX_MESSAGE_BYTES {
+            return Err(format!(
+                "record {} is {} bytes, over RocketMQ's {} byte message limit",
+                rec.key.as_deref().unwrap_or("(no key)"),
+                body.len(),
+                MAX_MESSAGE_BYTES
+            ));
+        }
+        let topic_changed = cur.messages.first().is_some_and(|m| m.topic != topic);
+        if !cur.messages.is_empty()
+            && (topic_changed || cur_bytes + body.len() > settings.max_batch_bytes)
+        {
+            out.push(finish(&mut cur, &mut cur_offsets));
+            cur_bytes = 0;
+        }
+        cur_bytes += body.len();
+        if let Some(offset) = rec.offset {
+            cur_offsets.insert(rec.partition, offset);
+        }
+        cur.messages.push(OutMessage {
+            topic,
+            key: rec.key,
+            tags: rec.tags,
+            properties: rec.properties,
+            body,
+        });
+    }
+    if !cur.messages.is_empty() {
+        out.push(finish(&mut cur, &mut cur_offsets));
+    }
+    Ok(out)
+}
+
+async fn send_with_retry(
+    sink: Arc<dyn MessageSink>,
+    messages: Vec<OutMessage>,
+    _permit: OwnedSemaphorePermit,
+    settings: LoopSettings,
+    hard_stop: CancellationToken,
+    status: StatusCell,
+) -> Result<(), SendError> {
+    let mut backoff = settings.backoff_initial;
+    loop {
+        let res = tokio::select! {
+            _ = hard_stop.cancelled() => return Err(SendError { retriable: true, message: "abandoned at shutdown".into() }),
+            r = sink.send_batch(&messages) => r,
+        };
+        match res {
+            Ok(()) => return Ok(()),
+            Err(e) if e.retriable => {
+                tracing::warn!(error = %e, records = messages.len(), "send failed, retrying the batch");
+                status.update(|s| s.trace = Some(format!("retrying send: {e}")));
+                if !sleep_or_cancel(backoff, &hard_stop).await {
+                    return Err(e);
+                }
+                backoff = next_backoff(backoff, &settings);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Awaits batches in the order they were sent and commits the acknowledged prefix.
+async fn commit_loop(
+    connector: String,
+    mut pending_rx: mpsc::Receiver<Pending>,
+    store: Arc<dyn OffsetStore>,
+    status: StatusCell,
+    interval: Duration,
+    poll_cancel: CancellationToken,
+) -> Result<(), String> {
+    let mut dirty: HashMap<SourcePartition, SourceOffset> = HashMap::new();
+    let mut last_commit = Instant::now();
+    let mut failure = None;
+    while let Some(p) = pending_rx.recv().await {
+        let records = p.records;
+        let res = match p.send.await {
+            Ok(r) => r,
+            Err(e) => Err(SendError {
+                retriable: false,
+                message: format!("send task crashed: {e}"),
+            }),
+        };
+        status.update(|s| s.records_in_flight = s.records_in_flight.saturating_sub(records));
+        match res {
+            Ok(()) => {
+                status.update(|s| s.records_sent += records);
+                dirty.extend(p.offsets);
+            }
+            Err(e) => {
+                // Nothing after this batch may be committed: stop polling, drain the rest
+                // without committing it.
+                failure = Some(format!("sending to RocketMQ failed: {}", e.message));
+                poll_cancel.cancel();
+                break;
+            }
+        }
+        if !dirty.is_empty() && last_commit.elapsed() >= interval {
+            commit(&connector, &store, &status, &mut dirty).await?;
+            last_commit = Instant::now();
+        }
+    }
+    if failure.is_some() {
+        // Drain so the sends' permits are released; their offsets are not committed.
+        while let Some(p) = pending_rx.recv().await {
+            p.send.abort();
+        }
+    }
+    commit(&connector, &store, &status, &mut dirty).await?;
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+async fn commit(
+    connector: &str,
+    store: &Arc<dyn OffsetStore>,
+    status: &StatusCell,
+    dirty: &mut HashMap<SourcePartition, SourceOffset>,
+) -> Result<(), String> {
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let offsets: Vec<_> = dirty.drain().collect();
+    store
+        .put_all(connector, &offsets)
+        .await
+        .map_err(|e| format!("cannot commit offsets: {e}"))?;
+    status.update(|s| {
+        for (p, o) in offsets {
+            let key = String::from_utf8_lossy(&p.to_canonical_bytes()).into_owned();
+            s.position.insert(key, serde_json::Value::from(o));
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! Unit tests of the task loop with fakes of our own traits (no services).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use connect_api::{
+    ConnectError, RecordValue, SourceOffset, SourcePartition, SourceRecord, SourceTask, TaskContext,
+};
+use connect_converters::JsonConverter;
+use connect_rocketmq::OutMessage;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::sink::{MessageSink, SendError};
+use crate::status::{State, StatusCell};
+use crate::store::{OffsetStore, SledStore};
+use crate::task_loop::{spawn, LoopSettings, TaskRun};
+
+/// Emits `total` records numbered from the committed offset, `per_poll` at a time.
+struct CountingTask {
+    next: u64,
+    total: u64,
+    per_poll: u64,
+}
+
+fn partition() -> SourcePartition {
+    SourcePartition::try_from(json!({"p": 0})).unwrap()
+}
+
+#[async_trait]
+impl SourceTask for CountingTask {
+    async fn start(&mut self, ctx: TaskContext) -> Result<(), ConnectError> {
+        if let Some(off) = ctx.offsets.offset(&partition())? {
+            self.next = off.get("next").and_then(|v| v.as_u64()).unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        if self.next >= self.total {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            return Ok(Vec::new());
+        }
+        let end = (self.next + self.per_poll).min(self.total);
+        let recs = (self.next..end)
+            .map(|i| {
+                let off = SourceOffset::try_from(json!({"next": i + 1})).unwrap();
+                SourceRecord::new(partition(), Some(off), RecordValue::Json(json!({"n": i})))
+                    .with_key(format!("k{i}"))
+            })
+            .collect();
+        self.next = end;
+        Ok(recs)
+    }
+}
+
+/// Records every acknowledged message key; fails sends according to a script.
+#[derive(Default)]
+struct FakeSink {
+    acked: Mutex<Vec<String>>,
+    /// For each call, in order: `Some(retriable)` fails the call, `None` succeeds.
+    script: Mutex<VecDeque<Option<bool>>>,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl MessageSink for FakeSink {
+    async fn send_batch(&self, batch: &[OutMessage]) -> Result<(), SendError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let step = self.script.lock().unwrap().pop_front().flatten();
+        if let Some(retriable) = step {
+            return Err(SendError {
+                retriable,
+                message: "scripted failure".into(),
+            });
+        }
+        let mut acked = self.acked.lock().unwrap();
+        acked.extend(batch.iter().map(|m| m.key.clone().unwrap_or_default()));
+        Ok(())
+    }
+}
+
+fn settings() -> LoopSettings {
+    LoopSettings {
+        backoff_initial: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(5),
+        ..LoopSettings::default()
+    }
+}
+
+fn run_with(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64) -> TaskRun {
+    TaskRun {
+        connector: "c".into(),
+        task_id: 0,
+        config: Default::default(),
+        task: Box::new(CountingTask {
+            next: 0,
+            total,
+            per_poll: 50,
+        }),
+        converter: Arc::new(JsonConverter),
+        default_topic: Some("t".into()),
+        sink,
+        offsets: store,
+        status: StatusCell::new(0, "w"),
+        settings: settings(),
+    }
+}
+
+async fn wait_until(mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met in time"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn committed(store: &SledStore) -> Option<u64> {
+    store
+        .get("c", &partition())
+        .unwrap()
+        .and_then(|o| o.get("next").and_then(|v| v.as_u64()))
+}
+
+#[tokio::test]
+async fn every_record_is_sent_and_the_offset_reaches_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    let handle = spawn(
+        run_with(sink.clone(), store.clone(), 500),
+        &CancellationToken::new(),
+    );
+    wait_until(|| committed(&store) == Some(500)).await;
+    handle.stop().await;
+    let acked = sink.acked.lock().unwrap().clone();
+    let expected: Vec<String> = (0..500).map(|i| format!("k{i}")).collect();
+    assert_eq!(acked, expected);
+}
+
+#[tokio::test]
+async fn retriable_send_failures_are_retried_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    sink.script
+        .lock()
+        .unwrap()
+        .extend([Some(true), Some(true), None, Some(true)]);
+    let handle = spawn(
+        run_with(sink.clone(), store.clone(), 300),
+        &CancellationToken::new(),
+    );
+    wait_until(|| committed(&store) == Some(300)).await;
+    let status = handle.status.snapshot();
+    handle.stop().await;
+    let mut acked = sink.acked.lock().unwrap().clone();
+    acked.sort();
+    acked.dedup();
+    assert_eq!(acked.len(), 300);
+    assert_eq!(status.records_sent, 300);
+}
+
+#[tokio::test]
+async fn a_fatal_send_failure_fails_the_task_and_never_commits_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    // First batch (records 0..50) succeeds, the second fails for good.
+    sink.script.lock().unwrap().extend([None, Some(false)]);
+    let handle = spawn(
+        run_with(sink.clone(), store.clone(), 1000),
+        &CancellationToken::new(),
+    );
+    let status = handle.status.clone();
+    wait_until(|| status.snapshot().state == State::Failed).await;
+    handle.stop().await;
+    assert_eq!(committed(&store), Some(50));
+    let trace = status.snapshot().trace.unwrap_or_default();
+    assert!(trace.contains("scripted failure"), "{trace}");
+}
+
+#[tokio::test]
+async fn a_restarted_task_resumes_from_the_committed_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    let handle = spawn(
+        run_with(sink.clone(), store.clone(), 200),
+        &CancellationToken::new(),
+    );
+    wait_until(|| committed(&store) == Some(200)).await;
+    handle.stop().await;
+    // Same store, more data available: only the new records are sent.
+    let sink2 = Arc::new(FakeSink::default());
+    let handle = spawn(
+        run_with(sink2.clone(), store.clone(), 260),
+        &CancellationToken::new(),
+    );
+    wait_until(|| committed(&store) == Some(260)).await;
+    handle.stop().await;
+    let acked = sink2.acked.lock().unwrap().clone();
+    let expected: Vec<String> = (200..260).map(|i| format!("k{i}")).collect();
+    assert_eq!(acked, expected);
+}

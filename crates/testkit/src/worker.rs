@@ -1,0 +1,230 @@
+//! A real `rmq-connect standalone` process driven over its REST API.
+//!
+//! The binary is taken from `RMQ_CONNECT_BIN`, or `target/debug/rmq-connect` of this
+//! workspace (`tests/run` builds it first).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+/// The `rmq-connect` binary to run.
+pub fn binary() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("RMQ_CONNECT_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let bin = target.join("debug/rmq-connect");
+    if !bin.exists() {
+        bail!(
+            "{} not found: build it with `cargo build -p rmq-connect` or set RMQ_CONNECT_BIN",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// A free loopback port (released before returning; good enough for tests).
+pub fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// A standalone worker process with its own store, conf and log file.
+pub struct WorkerProcess {
+    child: Option<Child>,
+    dir: PathBuf,
+    port: u16,
+    http: reqwest::Client,
+}
+
+impl WorkerProcess {
+    /// Starts a worker whose files live under `dir` (kept across restarts, so a
+    /// restarted worker sees the same store), with the given connector files.
+    pub async fn start(
+        dir: &Path,
+        worker_id: &str,
+        connectors: &[(String, Value)],
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let port = free_port()?;
+        let conf = dir.join("worker.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "workerId={worker_id}\nhttpPort={port}\nstorePathRootDir={}\nnamesrvAddr={}\n",
+                dir.join("store").display(),
+                crate::namesrv_addr()
+            ),
+        )?;
+        let mut args = vec![
+            "standalone".to_owned(),
+            "-c".to_owned(),
+            conf.display().to_string(),
+        ];
+        for (name, config) in connectors {
+            let path = dir.join(format!("{name}.json"));
+            std::fs::write(&path, serde_json::to_vec_pretty(config)?)?;
+            args.push(path.display().to_string());
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("worker.log"))?;
+        let child = Command::new(binary()?)
+            .args(&args)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start rmq-connect")?;
+        let mut w = Self {
+            child: Some(child),
+            dir: dir.to_path_buf(),
+            port,
+            http: reqwest::Client::new(),
+        };
+        w.wait_ready(Duration::from_secs(60)).await?;
+        Ok(w)
+    }
+
+    /// The REST base URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The worker's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("worker.log")).unwrap_or_default()
+    }
+
+    async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Some(status) = child.try_wait()? {
+                    bail!(
+                        "rmq-connect exited during start-up ({status}); log:\n{}",
+                        self.log()
+                    );
+                }
+            }
+            if let Ok(r) = self.http.get(format!("{}/health", self.url())).send().await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "rmq-connect not ready after {timeout:?}; log:\n{}",
+                    self.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// `GET path` → (status, JSON body).
+    pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url()))
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// `method path` with a raw body → (status, JSON body).
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(u16, Value)> {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.url()))
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// A task's status field, summed over the connector's tasks.
+    pub async fn task_sum(&self, connector: &str, field: &str) -> anyhow::Result<u64> {
+        let (code, status) = self.get(&format!("/connectors/{connector}/status")).await?;
+        if code != 200 {
+            bail!("status of {connector}: HTTP {code}: {status}");
+        }
+        let tasks = status["tasks"].as_array().cloned().unwrap_or_default();
+        Ok(tasks.iter().filter_map(|t| t[field].as_u64()).sum())
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn signal(&self, sig: Signal) -> anyhow::Result<()> {
+        let pid = self.pid().context("worker already exited")?;
+        kill(Pid::from_raw(pid as i32), sig)?;
+        Ok(())
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub async fn terminate(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        self.signal(Signal::SIGTERM)?;
+        self.wait_exit(timeout).await
+    }
+
+    /// Sends SIGKILL and waits for the exit.
+    pub async fn kill9(&mut self) -> anyhow::Result<ExitStatus> {
+        self.signal(Signal::SIGKILL)?;
+        self.wait_exit(Duration::from_secs(10)).await
+    }
+
+    async fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut().context("worker already exited")?;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                bail!("rmq-connect did not exit within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
