@@ -82,10 +82,8 @@ impl EsSourceTask {
 #[async_trait]
 impl SourceTask for EsSourceTask {
     async fn start(&mut self, ctx: TaskContext) -> Result<(), ConnectError> {
-        let config = EsSourceConfig::parse(&ctx.config).map_err(|errors| {
-            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            ConnectError::config(text.join("; "))
-        })?;
+        let config = EsSourceConfig::parse(&ctx.config)
+            .map_err(|errors| ConnectError::config(connect_api::FieldError::join(&errors)))?;
         let indices = task_indices(&ctx.config, &config)?;
         let mode = CursorMode::new(config.tiebreaker_field.is_some());
         let mut partitions = Vec::with_capacity(indices.len());

@@ -33,6 +33,25 @@ impl FieldError {
     }
 }
 
+impl FieldError {
+    /// All errors as one line: `field: message; field: message`.
+    pub fn join(errors: &[FieldError]) -> String {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// A config map from `(key, value)` pairs; handy in tests and defaults.
+pub fn config_from_pairs(pairs: &[(&str, &str)]) -> ConfigMap {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.field, self.message)
@@ -190,10 +209,7 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> ConfigMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        config_from_pairs(pairs)
     }
 
     #[test]

@@ -104,10 +104,9 @@ impl<C: SourceConnector> ErasedSourceConnector for C {
         config: &ConfigMap,
         max_tasks: usize,
     ) -> Result<Vec<ConfigMap>, ConnectError> {
-        let typed = self.parse_config(config).map_err(|errors| {
-            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            ConnectError::config(text.join("; "))
-        })?;
+        let typed = self
+            .parse_config(config)
+            .map_err(|errors| ConnectError::config(FieldError::join(&errors)))?;
         SourceConnector::task_configs(self, &typed, config, max_tasks).await
     }
 

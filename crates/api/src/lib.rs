@@ -13,7 +13,9 @@ pub mod position;
 pub mod record;
 pub mod task;
 
-pub use config::{ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, FieldError};
+pub use config::{
+    config_from_pairs, ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, FieldError,
+};
 pub use connector::{ErasedSourceConnector, PluginInfo, SourceConnector};
 pub use error::{ConnectError, ErrorKind};
 pub use position::{SourceOffset, SourcePartition};

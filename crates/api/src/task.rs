@@ -43,7 +43,8 @@ pub trait SourceTask: Send {
     /// wait (for example its poll interval) before returning an empty batch.
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError>;
 
-    /// Called after the runtime stored offsets up to some of the polled records.
+    /// Called before the next `poll` once the runtime stored offsets up to some of the
+    /// polled records (for example to release resources held for them).
     async fn commit(&mut self) -> Result<(), ConnectError> {
         Ok(())
     }

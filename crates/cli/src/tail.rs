@@ -43,6 +43,9 @@ pub async fn run(
             last_news = Instant::now();
         }
         for m in batch {
+            if limit.is_some_and(|l| count >= l) {
+                break;
+            }
             count += 1;
             if print {
                 println!(

@@ -7,6 +7,20 @@ use crate::error::MqError;
 /// Default broker limit on one message body, and on the encoded body of one batch
 /// (the broker's `maxMessageSize`, 4 MiB).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+/// Default name server list.
+pub const DEFAULT_NAMESRV_ADDR: &str = "127.0.0.1:9876";
+/// Default producer group.
+pub const DEFAULT_PRODUCER_GROUP: &str = "rmq-connect-producer";
+/// Default budget of one send (RocketMQ's own default).
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default internal retries of a synchronous send (RocketMQ's own default).
+pub const DEFAULT_RETRIES: u32 = 2;
+/// Default cap on sends in flight per producer.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// Default timeout of admin and name server requests.
+pub const DEFAULT_ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default worker threads of the client's runtime.
+pub const DEFAULT_CLIENT_THREADS: usize = 2;
 
 /// Settings shared by [`crate::Producer`] and [`crate::PullConsumer`].
 #[derive(Clone, PartialEq, Eq)]
@@ -17,7 +31,7 @@ pub struct MqConfig {
     pub producer_group: String,
     /// ACL access key; set together with `secret_key` or not at all.
     pub access_key: Option<String>,
-    /// ACL secret key.
+    /// ACL secret key (printed as `[hidden]` by `Debug`).
     pub secret_key: Option<String>,
     /// Budget for one send including the client's internal retries. A send that is not
     /// acknowledged within it fails with a retriable, indeterminate error.
@@ -42,16 +56,16 @@ pub struct MqConfig {
 impl Default for MqConfig {
     fn default() -> Self {
         MqConfig {
-            namesrv_addr: "127.0.0.1:9876".to_string(),
-            producer_group: "rmq-connect-producer".to_string(),
+            namesrv_addr: DEFAULT_NAMESRV_ADDR.to_string(),
+            producer_group: DEFAULT_PRODUCER_GROUP.to_string(),
             access_key: None,
             secret_key: None,
-            send_timeout: Duration::from_secs(3),
-            retries: 2,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
+            retries: DEFAULT_RETRIES,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            max_in_flight: 256,
-            admin_timeout: Duration::from_secs(5),
-            client_threads: 2,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            admin_timeout: DEFAULT_ADMIN_TIMEOUT,
+            client_threads: DEFAULT_CLIENT_THREADS,
             use_tls: false,
         }
     }
@@ -63,10 +77,7 @@ impl std::fmt::Debug for MqConfig {
             .field("namesrv_addr", &self.namesrv_addr)
             .field("producer_group", &self.producer_group)
             .field("access_key", &self.access_key)
-            .field(
-                "secret_key",
-                &self.secret_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "[hidden]"))
             .field("send_timeout", &self.send_timeout)
             .field("retries", &self.retries)
             .field("max_message_size", &self.max_message_size)

@@ -114,7 +114,11 @@ impl PullConsumer {
     }
 
     /// Returns the messages available now, waiting up to `timeout` for some to arrive.
-    /// An empty vector means nothing arrived in time.
+    /// An empty vector means nothing arrived in time (the client logs and swallows pull
+    /// errors, so an unreachable broker also looks like "nothing yet").
+    ///
+    /// Not guaranteed cancel-safe: dropping the future after the client dequeued a
+    /// batch loses that batch for this consumer (its offset still advances).
     pub async fn poll(&self, timeout: Duration) -> Result<Vec<ReceivedMessage>, MqError> {
         let millis = u64::try_from(timeout.as_millis())
             .unwrap_or(u64::MAX)
@@ -136,10 +140,21 @@ impl PullConsumer {
         }
     }
 
-    /// Stops the consumer (committing offsets) and its runtime without blocking.
+    /// Stops the consumer and its runtime within a few seconds, without blocking the
+    /// thread. Offsets are committed to the broker automatically every 5 s; commits made
+    /// after the last persist may be lost, so a restarted consumer of the same group can
+    /// see a few messages again (never fewer).
     pub async fn shutdown(self) {
-        let _ =
-            tokio::time::timeout(Duration::from_secs(30), boxed(self.consumer.shutdown())).await;
+        let graceful = tokio::time::timeout(SHUTDOWN_GRACE, boxed(self.consumer.shutdown())).await;
+        if graceful.is_err() {
+            tracing::debug!(
+                topic = %self.topic,
+                "lite pull consumer did not stop within {SHUTDOWN_GRACE:?}; tearing its runtime down"
+            );
+            // A graceful runtime shutdown would wait for the same parked pulls again.
+            self.env.abort();
+            return;
+        }
         self.env.shutdown().await;
     }
 }

@@ -25,7 +25,14 @@ mod validate;
 
 pub use admin::MAX_QUEUES;
 pub use config::MqConfig;
+pub use config::DEFAULT_ADMIN_TIMEOUT;
+pub use config::DEFAULT_CLIENT_THREADS;
+pub use config::DEFAULT_MAX_IN_FLIGHT;
 pub use config::DEFAULT_MAX_MESSAGE_SIZE;
+pub use config::DEFAULT_NAMESRV_ADDR;
+pub use config::DEFAULT_PRODUCER_GROUP;
+pub use config::DEFAULT_RETRIES;
+pub use config::DEFAULT_SEND_TIMEOUT;
 pub use consumer::PullConsumer;
 pub use error::MqError;
 pub use message::OutMessage;

@@ -14,8 +14,8 @@ use connect_rocketmq::Producer;
 
 /// A loopback address on which nothing listens (the port was free a moment ago).
 fn dead_namesrv() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = l.local_addr().expect("local address");
     drop(l);
     addr.to_string()
 }

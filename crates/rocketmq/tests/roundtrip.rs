@@ -53,7 +53,7 @@ fn body(i: usize) -> Vec<u8> {
 }
 
 fn tag(i: usize) -> &'static str {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         "TagEven"
     } else {
         "TagOdd"
@@ -94,14 +94,14 @@ async fn send_all(
                     .map(|i| message(&topic, i))
                     .collect();
                 let n = msgs.len();
-                let outcome = producer.send_batch(msgs).await.unwrap();
+                let outcome = producer.send_batch(msgs).await.expect("send_batch");
                 assert_eq!(outcome.status, SendStatusKind::Ok, "{outcome:?}");
                 assert_eq!(outcome.msg_ids.len(), n, "{outcome:?}");
             }
         });
     }
     while let Some(r) = tasks.join_next().await {
-        r.unwrap();
+        r.expect("sender task");
     }
     started.elapsed()
 }

@@ -112,10 +112,7 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> ConfigMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        connect_api::config::config_from_pairs(pairs)
     }
 
     #[test]

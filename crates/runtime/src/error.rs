@@ -49,7 +49,7 @@ pub enum HerderError {
     #[error("connector {0} already exists")]
     AlreadyExists(String),
     /// The config has errors; each names its field.
-    #[error("invalid connector config: {}", join_fields(.0))]
+    #[error("invalid connector config: {}", FieldError::join(.0))]
     InvalidConfig(Vec<FieldError>),
     /// The store failed.
     #[error("store failure: {0}")]
@@ -57,12 +57,4 @@ pub enum HerderError {
     /// The worker is shutting down.
     #[error("the worker is shutting down")]
     ShuttingDown,
-}
-
-fn join_fields(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
 }

@@ -13,6 +13,7 @@
 //! `max_batch_bytes` are held besides the records of the current poll.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -232,6 +233,9 @@ async fn poll_loop(run: &mut TaskRun, cancel: &CancellationToken) -> Result<(), 
     let hard_stop = CancellationToken::new();
     // Failures of the committer stop the polling side through this token.
     let poll_cancel = cancel.child_token();
+    // Set by the committer after each commit; the task's `commit` hook runs before the
+    // next poll (the task itself is owned by this loop, not by the committer).
+    let committed = Arc::new(AtomicBool::new(false));
     let committer = tokio::spawn(commit_loop(
         run.connector.clone(),
         pending_rx,
@@ -239,11 +243,17 @@ async fn poll_loop(run: &mut TaskRun, cancel: &CancellationToken) -> Result<(), 
         run.status.clone(),
         settings.commit_interval,
         poll_cancel.clone(),
+        committed.clone(),
     ));
 
     let mut failure: Option<String> = None;
     let mut backoff = settings.backoff_initial;
     'poll: loop {
+        if committed.swap(false, Ordering::AcqRel) {
+            if let Err(e) = run.task.commit().await {
+                tracing::warn!(connector = %run.connector, task = run.task_id, error = %e.chain(), "task commit hook failed");
+            }
+        }
         let polled = tokio::select! {
             _ = poll_cancel.cancelled() => break,
             r = run.task.poll() => r,
@@ -443,6 +453,7 @@ async fn commit_loop(
     status: StatusCell,
     interval: Duration,
     poll_cancel: CancellationToken,
+    committed: Arc<AtomicBool>,
 ) -> Result<(), String> {
     let mut dirty: HashMap<SourcePartition, SourceOffset> = HashMap::new();
     let mut last_commit = Instant::now();
@@ -472,6 +483,7 @@ async fn commit_loop(
         }
         if !dirty.is_empty() && last_commit.elapsed() >= interval {
             commit(&connector, &store, &status, &mut dirty).await?;
+            committed.store(true, Ordering::Release);
             last_commit = Instant::now();
         }
     }

@@ -101,7 +101,7 @@ impl StandaloneHerder {
                     plugin: None,
                     tasks: Vec::new(),
                     state: State::Failed,
-                    trace: Some(join(&errors)),
+                    trace: Some(FieldError::join(&errors)),
                 },
             };
             map.insert(name, running);
@@ -234,14 +234,6 @@ impl StandaloneHerder {
     async fn stop_tasks(tasks: Vec<TaskHandle>) {
         futures::future::join_all(tasks.into_iter().map(TaskHandle::stop)).await;
     }
-}
-
-fn join(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn scrub_errors(errors: Vec<FieldError>, config: &ConfigMap, def: &ConfigDef) -> Vec<FieldError> {

@@ -36,10 +36,9 @@ impl ApiError {
 
     /// 400 with per-field errors.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
         Self {
             status: StatusCode::BAD_REQUEST,
-            message: format!("invalid connector config: {}", list.join("; ")),
+            message: format!("invalid connector config: {}", FieldError::join(&errors)),
             errors,
         }
     }
