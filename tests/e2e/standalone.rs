@@ -142,13 +142,24 @@ async fn tied_tracking_values_arrive_exactly_once_and_sigterm_restart_resends_no
 #[tokio::test]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn kill_9_mid_stream_loses_nothing_and_duplicates_stay_under_one_batch_plus_in_flight() {
+    kill_9_mid_stream(Some("seq")).await;
+}
+
+#[tokio::test]
+#[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
+async fn kill_9_mid_stream_without_a_tiebreaker_loses_nothing_at_tied_values() {
+    kill_9_mid_stream(None).await;
+}
+
+async fn kill_9_mid_stream(tiebreaker: Option<&str>) {
     let f = fixture("kill").await;
     let batch = 200usize;
-    let (docs, _) = grouped_docs(0, 20_000, 50, 1_000);
+    // Tie groups of up to 500 span pages of 200, so the kill often lands inside one.
+    let (docs, _) = grouped_docs(0, 20_000, 500, 1_000);
     load(&f, &docs).await;
     let connectors = vec![(
         f.connector.clone(),
-        es_connector(&f.index, &f.topic, batch as u32, Some("seq")),
+        es_connector(&f.index, &f.topic, batch as u32, tiebreaker),
     )];
     let mut w = WorkerProcess::start(f.dir.path(), "e2e-kill", &connectors)
         .await
@@ -325,6 +336,26 @@ async fn bad_rest_input_gets_a_4xx_json_error_naming_the_problem_and_the_worker_
         f5.contains(&"es.hosts".to_owned()) && f5.contains(&"es.batch.size".to_owned()),
         "{body}"
     );
+
+    // Not declared as JSON, and too large.
+    let (code, body) = w
+        .send_raw_typed(
+            reqwest::Method::POST,
+            "/connectors/x7",
+            "text/plain",
+            good.to_string().as_bytes(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code, 415, "{body}");
+    assert_eq!(body["error_code"], 415, "{body}");
+    let huge = format!(
+        "{{\"connector.class\": \"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let (code, body) = post("/connectors/x8".into(), huge.into_bytes()).await;
+    assert_eq!(code, 413, "{body}");
+    assert_eq!(body["error_code"], 413, "{body}");
 
     // Bad connector name, body that is not an object, unknown connector.
     let (code, body) = post("/connectors/bad$name".into(), good.to_string().into_bytes()).await;

@@ -188,27 +188,45 @@ impl EsSourceConfig {
     }
 }
 
+/// `raw` with anything between `://` and the last `@` (user info, which may hold a
+/// password) replaced by `[hidden]`, so error messages can quote the entry.
+fn redact_userinfo(raw: &str) -> String {
+    match (raw.find("://"), raw.rfind('@')) {
+        (Some(start), Some(at)) if at > start + 3 => {
+            format!("{}[hidden]{}", &raw[..start + 3], &raw[at..])
+        }
+        (None, Some(_)) => "[an entry with '@', hidden]".to_owned(),
+        _ => raw.to_owned(),
+    }
+}
+
 /// Parses one `es.hosts` entry into a base URL ending in `/`.
 fn parse_host(raw: &str) -> Result<Url, String> {
-    let mut url = Url::parse(raw)
-        .map_err(|e| format!("{raw:?} is not a URL ({e}); write it like http://localhost:9200"))?;
+    let shown = redact_userinfo(raw);
+    let raw_url = Url::parse(raw);
+    if let Ok(u) = &raw_url {
+        if !u.username().is_empty() || u.password().is_some() {
+            // Do not echo the value: it holds a secret.
+            return Err(
+                "an entry contains credentials; put them in es.username and es.password instead"
+                    .into(),
+            );
+        }
+    }
+    let mut url = raw_url.map_err(|e| {
+        format!("{shown:?} is not a URL ({e}); write it like http://localhost:9200")
+    })?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(format!(
-            "{raw:?} uses scheme {:?}; only http and https are allowed",
+            "{shown:?} uses scheme {:?}; only http and https are allowed",
             url.scheme()
         ));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{raw:?} has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        // Do not echo the value: it holds a secret.
-        return Err(
-            "an entry contains credentials; put them in es.username and es.password instead".into(),
-        );
+        return Err(format!("{shown:?} has no host"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{raw:?} must not have a query or fragment"));
+        return Err(format!("{shown:?} must not have a query or fragment"));
     }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
@@ -486,5 +504,25 @@ mod tests {
         // Required keys are exactly the ones parse() reports when absent.
         let required: Vec<_> = def.iter().filter(|k| k.required).map(|k| k.name).collect();
         assert_eq!(required, [HOSTS, INDEX, TRACKING_FIELD]);
+    }
+
+    #[test]
+    fn host_errors_never_echo_a_password() {
+        for bad in [
+            "http://elastic:hunter2@es:99999",
+            "ftp://elastic:hunter2@es",
+            "elastic:hunter2@es",
+            "http://elastic:hunter2@",
+        ] {
+            let errs = EsSourceConfig::parse(&map(&[
+                ("es.hosts", bad),
+                ("es.index", "i"),
+                ("es.tracking.field", "ts"),
+            ]))
+            .unwrap_err();
+            let text = format!("{errs:?}");
+            assert!(!text.contains("hunter2"), "{bad}: {text}");
+            assert!(errs.iter().any(|e| e.field == "es.hosts"), "{bad}: {text}");
+        }
     }
 }

@@ -57,16 +57,22 @@ fn send_error(e: connect_rocketmq::MqError) -> SendError {
 #[async_trait]
 impl MessageSink for RocketMqSink {
     async fn send_batch(&self, batch: &[OutMessage]) -> Result<(), SendError> {
-        if batch.len() == 1 {
-            self.producer
-                .send_one(batch[0].clone())
-                .await
-                .map_err(send_error)?;
-        } else {
-            self.producer
-                .send_batch(batch.to_vec())
-                .await
-                .map_err(send_error)?;
+        let outcome = match batch {
+            [one] => self.producer.send_one(one.clone()).await,
+            _ => self.producer.send_batch(batch.to_vec()).await,
+        }
+        .map_err(send_error)?;
+        // FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE: stored, but not
+        // durable as the broker is configured; offsets must not move past them, so the
+        // batch is sent again (consumers de-duplicate by key).
+        if !outcome.status.is_ok() {
+            return Err(SendError {
+                retriable: true,
+                message: format!(
+                    "the broker stored the batch but reported {:?}; sending it again",
+                    outcome.status
+                ),
+            });
         }
         Ok(())
     }

@@ -33,17 +33,21 @@ use crate::store::OffsetStore;
 
 /// RocketMQ's default maximum message body (4 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
-/// Upper bound on the body bytes of one batch, kept under RocketMQ's 4 MiB batch limit
-/// with room for keys and properties.
+/// Upper bound on the encoded bytes of one batch (bodies, keys, properties and framing,
+/// as estimated by `connect_rocketmq::check_message`), under RocketMQ's 4 MiB limit.
 pub const DEFAULT_MAX_BATCH_BYTES: usize = 3 * 1024 * 1024;
+/// Upper bound on the messages of one batch.
+pub const DEFAULT_MAX_BATCH_MESSAGES: usize = 1000;
 
 /// Tunables of the loop.
 #[derive(Debug, Clone)]
 pub struct LoopSettings {
     /// Batches sent and not yet acknowledged.
     pub max_in_flight_batches: usize,
-    /// Body bytes per batch.
+    /// Encoded bytes per batch.
     pub max_batch_bytes: usize,
+    /// Messages per batch.
+    pub max_batch_messages: usize,
     /// Offsets are written at most this often (0: after every acknowledged batch).
     pub commit_interval: Duration,
     /// First back-off after a retriable error.
@@ -59,6 +63,7 @@ impl Default for LoopSettings {
         Self {
             max_in_flight_batches: crate::worker_config::DEFAULT_MAX_IN_FLIGHT_BATCHES,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            max_batch_messages: DEFAULT_MAX_BATCH_MESSAGES,
             commit_interval: Duration::ZERO,
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),
@@ -316,7 +321,12 @@ async fn poll_loop(run: &mut TaskRun, cancel: &CancellationToken) -> Result<(), 
                 offsets: batch.offsets,
                 records,
             };
-            if pending_tx.send(pending).await.is_err() {
+            if let Err(mpsc::error::SendError(p)) = pending_tx.send(pending).await {
+                // The committer stopped (after a failure): this batch is not tracked.
+                p.send.abort();
+                run.status.update(|s| {
+                    s.records_in_flight = s.records_in_flight.saturating_sub(p.records)
+                });
                 break 'poll;
             }
         }
@@ -383,38 +393,43 @@ fn build_batches(
                 rec.key.as_deref().unwrap_or("(no key)")
             )
         })?;
-        if body.len() > MAX_MESSAGE_BYTES {
-            return Err(format!(
-                "record {} is {} bytes, over RocketMQ's {} byte message limit",
-                rec.key.as_deref().unwrap_or("(no key)"),
-                body.len(),
-                MAX_MESSAGE_BYTES
-            ));
-        }
-        let topic_changed = cur.messages.first().is_some_and(|m| m.topic != topic);
-        if !cur.messages.is_empty()
-            && (topic_changed || cur_bytes + body.len() > settings.max_batch_bytes)
-        {
-            out.push(finish(&mut cur, &mut cur_offsets));
-            cur_bytes = 0;
-        }
-        cur_bytes += body.len();
-        if let Some(offset) = rec.offset {
-            cur_offsets.insert(rec.partition, offset);
-        }
-        cur.messages.push(OutMessage {
+        let msg = OutMessage {
             topic,
             key: rec.key,
             tags: rec.tags,
             properties: rec.properties,
             body,
-        });
+        };
+        let size = connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES).map_err(|e| {
+            format!(
+                "record {} cannot be sent to RocketMQ: {e}",
+                msg.key.as_deref().unwrap_or("(no key)")
+            )
+        })?;
+        let topic_changed = cur.messages.first().is_some_and(|m| m.topic != msg.topic);
+        if !cur.messages.is_empty()
+            && (topic_changed
+                || cur_bytes + size > settings.max_batch_bytes
+                || cur.messages.len() >= settings.max_batch_messages)
+        {
+            out.push(finish(&mut cur, &mut cur_offsets));
+            cur_bytes = 0;
+        }
+        cur_bytes += size;
+        if let Some(offset) = rec.offset {
+            cur_offsets.insert(rec.partition, offset);
+        }
+        cur.messages.push(msg);
     }
     if !cur.messages.is_empty() {
         out.push(finish(&mut cur, &mut cur_offsets));
     }
     Ok(out)
 }
+
+/// The error of a send given up because a stop outlasted its deadline: its records are
+/// not committed and will be read again, but the task did not fail.
+const ABANDONED: &str = "abandoned at shutdown";
 
 async fn send_with_retry(
     sink: Arc<dyn MessageSink>,
@@ -427,7 +442,7 @@ async fn send_with_retry(
     let mut backoff = settings.backoff_initial;
     loop {
         let res = tokio::select! {
-            _ = hard_stop.cancelled() => return Err(SendError { retriable: true, message: "abandoned at shutdown".into() }),
+            _ = hard_stop.cancelled() => return Err(SendError { retriable: true, message: ABANDONED.into() }),
             r = sink.send_batch(&messages) => r,
         };
         match res {
@@ -436,7 +451,10 @@ async fn send_with_retry(
                 tracing::warn!(error = %e, records = messages.len(), "send failed, retrying the batch");
                 status.update(|s| s.trace = Some(format!("retrying send: {e}")));
                 if !sleep_or_cancel(backoff, &hard_stop).await {
-                    return Err(e);
+                    return Err(SendError {
+                        retriable: true,
+                        message: ABANDONED.into(),
+                    });
                 }
                 backoff = next_backoff(backoff, &settings);
             }
@@ -458,7 +476,25 @@ async fn commit_loop(
     let mut dirty: HashMap<SourcePartition, SourceOffset> = HashMap::new();
     let mut last_commit = Instant::now();
     let mut failure = None;
-    while let Some(p) = pending_rx.recv().await {
+    // With a commit interval, acknowledged offsets must not wait for the next batch: a
+    // tick commits them while the source is idle.
+    let mut tick = tokio::time::interval(interval.max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let p = tokio::select! {
+            p = pending_rx.recv() => match p {
+                Some(p) => p,
+                None => break,
+            },
+            _ = tick.tick(), if !interval.is_zero() => {
+                if !dirty.is_empty() && last_commit.elapsed() >= interval {
+                    commit(&connector, &store, &status, &mut dirty).await?;
+                    committed.store(true, Ordering::Release);
+                    last_commit = Instant::now();
+                }
+                continue;
+            }
+        };
         let records = p.records;
         let res = match p.send.await {
             Ok(r) => r,
@@ -472,6 +508,12 @@ async fn commit_loop(
             Ok(()) => {
                 status.update(|s| s.records_sent += records);
                 dirty.extend(p.offsets);
+            }
+            Err(e) if e.message == ABANDONED => {
+                // A stop outlasted its deadline: nothing after this batch may be committed,
+                // but the task did not fail.
+                poll_cancel.cancel();
+                break;
             }
             Err(e) => {
                 // Nothing after this batch may be committed: stop polling, drain the rest
@@ -487,11 +529,12 @@ async fn commit_loop(
             last_commit = Instant::now();
         }
     }
-    if failure.is_some() {
-        // Drain so the sends' permits are released; their offsets are not committed.
-        while let Some(p) = pending_rx.recv().await {
-            p.send.abort();
-        }
+    // After a failure or an abandoned batch: release what is left; its offsets are not
+    // committed and its records no longer count as in flight.
+    pending_rx.close();
+    while let Some(p) = pending_rx.recv().await {
+        p.send.abort();
+        status.update(|s| s.records_in_flight = s.records_in_flight.saturating_sub(p.records));
     }
     commit(&connector, &store, &status, &mut dirty).await?;
     match failure {

@@ -61,6 +61,8 @@ impl SourceTask for CountingTask {
 #[derive(Default)]
 struct FakeSink {
     acked: Mutex<Vec<String>>,
+    /// Batches RocketMQ itself would refuse (more than 4 MiB encoded, mixed topics).
+    refused: Mutex<Vec<String>>,
     /// For each call, in order: `Some(retriable)` fails the call, `None` succeeds.
     script: Mutex<VecDeque<Option<bool>>>,
     calls: AtomicUsize,
@@ -77,6 +79,9 @@ impl MessageSink for FakeSink {
                 message: "scripted failure".into(),
             });
         }
+        if let Err(e) = connect_rocketmq::check_batch(batch, 4 * 1024 * 1024) {
+            self.refused.lock().unwrap().push(e.to_string());
+        }
         let mut acked = self.acked.lock().unwrap();
         acked.extend(batch.iter().map(|m| m.key.clone().unwrap_or_default()));
         Ok(())
@@ -92,6 +97,10 @@ fn settings() -> LoopSettings {
 }
 
 fn run_with(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64) -> TaskRun {
+    run_with_poll(sink, store, total, 50)
+}
+
+fn run_with_poll(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64, per_poll: u64) -> TaskRun {
     TaskRun {
         connector: "c".into(),
         task_id: 0,
@@ -99,7 +108,7 @@ fn run_with(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64) -> TaskRun {
         task: Box::new(CountingTask {
             next: 0,
             total,
-            per_poll: 50,
+            per_poll,
         }),
         converter: Arc::new(JsonConverter),
         default_topic: Some("t".into()),
@@ -208,4 +217,27 @@ async fn a_restarted_task_resumes_from_the_committed_offset() {
     let acked = sink2.acked.lock().unwrap().clone();
     let expected: Vec<String> = (200..260).map(|i| format!("k{i}")).collect();
     assert_eq!(acked, expected);
+}
+
+#[tokio::test]
+async fn a_page_of_ten_thousand_small_records_is_cut_into_batches_rocketmq_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    let handle = spawn(
+        run_with_poll(sink.clone(), store.clone(), 10_000, 10_000),
+        &CancellationToken::new(),
+    );
+    wait_until(|| committed(&store) == Some(10_000)).await;
+    handle.stop().await;
+    assert!(
+        sink.refused.lock().unwrap().is_empty(),
+        "{:?}",
+        sink.refused.lock().unwrap()
+    );
+    assert_eq!(sink.acked.lock().unwrap().len(), 10_000);
+    assert!(
+        sink.calls.load(Ordering::SeqCst) >= 10,
+        "cut into batches of at most 1000"
+    );
 }

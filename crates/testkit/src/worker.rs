@@ -153,10 +153,22 @@ impl WorkerProcess {
         path: &str,
         body: &[u8],
     ) -> anyhow::Result<(u16, Value)> {
+        self.send_raw_typed(method, path, "application/json", body)
+            .await
+    }
+
+    /// `method path` with a raw body of `content_type` → (status, JSON body).
+    pub async fn send_raw_typed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(u16, Value)> {
         let r = self
             .http
             .request(method, format!("{}{path}", self.url()))
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(body.to_vec())
             .send()
             .await?;

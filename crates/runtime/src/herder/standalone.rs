@@ -283,21 +283,38 @@ impl Herder for StandaloneHerder {
                 )]));
             }
         }
-        if mode == PutMode::CreateOnly && self.connectors.lock().await.contains_key(name) {
-            return Err(HerderError::AlreadyExists(name.to_owned()));
+        let unchanged = {
+            let map = self.connectors.lock().await;
+            if mode == PutMode::CreateOnly && map.contains_key(name) {
+                return Err(HerderError::AlreadyExists(name.to_owned()));
+            }
+            let normalized = normalize(config.clone()).ok();
+            map.get(name)
+                .is_some_and(|rc| Some(&rc.config) == normalized.as_ref())
+        };
+        // A config identical to the stored one was validated when it was stored; checking
+        // it again would make a restart depend on the source being up.
+        let checked = if unchanged {
+            self.check_offline(&config)
+        } else {
+            self.check_live(&config).await
         }
-        let checked = self
-            .check_live(&config)
-            .await
-            .map_err(HerderError::InvalidConfig)?;
+        .map_err(HerderError::InvalidConfig)?;
 
         let mut map = self.connectors.lock().await;
         let created = match map.get(name) {
             Some(_) if mode == PutMode::CreateOnly => {
                 return Err(HerderError::AlreadyExists(name.to_owned()))
             }
+            // Re-putting the same config is a no-op, unless something failed: then it
+            // restarts the connector.
             Some(existing)
-                if existing.config == checked.config && existing.state != State::Failed =>
+                if existing.config == checked.config
+                    && existing.state != State::Failed
+                    && !existing
+                        .tasks
+                        .iter()
+                        .any(|t| t.status.snapshot().state == State::Failed) =>
             {
                 return Ok(PutOutcome {
                     info: Self::info(name, existing),

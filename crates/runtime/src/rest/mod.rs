@@ -4,12 +4,13 @@
 //! error (naming the field where there is one) instead of a framework default.
 
 mod error;
+mod extract;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,6 +20,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
+use extract::{JsonBody, NamePath};
 
 use crate::error::RuntimeError;
 use crate::herder::{Herder, PutMode};
@@ -151,7 +153,10 @@ fn config_map(value: &Value, field_prefix: &str) -> Result<ConfigMap, ApiError> 
     }
 }
 
-async fn create_connector(State(h): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn create_connector(
+    State(h): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
     let value = parse_json(&body)?;
     let name = match value.get("name") {
         Some(Value::String(n)) => n.clone(),
@@ -168,8 +173,8 @@ async fn create_connector(State(h): State<AppState>, body: Bytes) -> Result<Resp
 
 async fn put_flat_connector(
     State(h): State<AppState>,
-    Path(name): Path<String>,
-    body: Bytes,
+    NamePath(name): NamePath,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let value = parse_json(&body)?;
     let config = config_map(&value, "")?;
@@ -184,35 +189,35 @@ async fn put_flat_connector(
 
 async fn connector_info(
     State(h): State<AppState>,
-    Path(name): Path<String>,
+    NamePath(name): NamePath,
 ) -> Result<Response, ApiError> {
     Ok(Json(h.connector_info(&name).await?).into_response())
 }
 
 async fn connector_config(
     State(h): State<AppState>,
-    Path(name): Path<String>,
+    NamePath(name): NamePath,
 ) -> Result<Response, ApiError> {
     Ok(Json(h.connector_info(&name).await?.config).into_response())
 }
 
 async fn connector_tasks(
     State(h): State<AppState>,
-    Path(name): Path<String>,
+    NamePath(name): NamePath,
 ) -> Result<Response, ApiError> {
     Ok(Json(h.connector_info(&name).await?.tasks).into_response())
 }
 
 async fn connector_status(
     State(h): State<AppState>,
-    Path(name): Path<String>,
+    NamePath(name): NamePath,
 ) -> Result<Response, ApiError> {
     Ok(Json(h.connector_status(&name).await?).into_response())
 }
 
 async fn delete_connector(
     State(h): State<AppState>,
-    Path(name): Path<String>,
+    NamePath(name): NamePath,
 ) -> Result<Response, ApiError> {
     h.delete_connector(&name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
