@@ -1,5 +1,7 @@
-//! `rmq-connect`: run a standalone worker, or read a topic.
+//! `rmq-connect`: run a standalone worker, read a topic, or manage a worker's connectors
+//! over its REST API.
 
+mod client;
 mod logging;
 mod standalone;
 mod tail;
@@ -50,6 +52,8 @@ enum Command {
         #[arg(long)]
         idle_exit_secs: Option<u64>,
     },
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 fn main() -> ExitCode {
@@ -65,8 +69,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(async {
-        match cli.command {
+    let code = rt.block_on(async {
+        let result = match cli.command {
             Command::Standalone { config, connectors } => {
                 standalone::run(&config, &connectors).await
             }
@@ -77,15 +81,18 @@ fn main() -> ExitCode {
                 limit,
                 idle_exit_secs,
             } => tail::run(&namesrv, &topic, print, limit, idle_exit_secs).await,
+            // Client commands print their own errors and choose their exit codes.
+            Command::Client(cmd) => return client::run(cmd).await,
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rmq-connect: {e:#}");
+                ExitCode::from(2)
+            }
         }
     });
     // The RocketMQ client owns threads of its own; do not wait for stragglers.
     rt.shutdown_timeout(std::time::Duration::from_secs(5));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("rmq-connect: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    code
 }

@@ -57,4 +57,10 @@ pub enum HerderError {
     /// The worker is shutting down.
     #[error("the worker is shutting down")]
     ShuttingDown,
+    /// The request conflicts with the connector's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// No such task.
+    #[error("connector {0} has no task {1}")]
+    TaskNotFound(String, u32),
 }

@@ -65,6 +65,8 @@ impl StandaloneWorker {
         let settings = LoopSettings {
             max_in_flight_batches: cfg.max_in_flight_batches,
             commit_interval: cfg.offset_commit_interval,
+            restart: cfg.restart.clone(),
+            placeholders: cfg.placeholders.clone(),
             ..LoopSettings::default()
         };
         let herder = Arc::new(StandaloneHerder::new(
@@ -78,8 +80,10 @@ impl StandaloneWorker {
         let rest_shutdown = CancellationToken::new();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let addr = SocketAddr::new(cfg.http_host, cfg.http_port);
+        crate::rest::auth::warn_if_exposed(&cfg);
         let rest = tokio::spawn(crate::rest::serve(
             herder.clone() as Arc<dyn Herder>,
+            cfg.rest_auth_token.clone().map(Arc::new),
             addr,
             rest_shutdown.clone(),
             tx,
@@ -97,9 +101,6 @@ impl StandaloneWorker {
                 })
             }
         };
-        if !cfg.http_host.is_loopback() {
-            tracing::warn!(%rest_addr, "the REST API listens beyond loopback without authentication");
-        }
 
         let resumed = herder
             .resume_stored()
@@ -108,7 +109,7 @@ impl StandaloneWorker {
         tracing::info!(resumed, "stored connectors resumed");
         for (name, config) in connectors {
             herder
-                .put_connector(&name, config, PutMode::Upsert)
+                .put_connector(&name, config, PutMode::Upsert, None)
                 .await
                 .map_err(|e| StartError::Connector {
                     name: name.clone(),

@@ -36,6 +36,8 @@ pub struct TaskStatus {
     /// The error that failed it, or the last retriable error while it retries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// How often the task was restarted after failing.
+    pub restarts: u32,
     /// Records returned by `poll`.
     pub records_polled: u64,
     /// Records acknowledged by RocketMQ.
@@ -58,6 +60,7 @@ impl StatusCell {
             state: State::Unassigned,
             worker_id: worker_id.to_owned(),
             trace: None,
+            restarts: 0,
             records_polled: 0,
             records_sent: 0,
             records_in_flight: 0,

@@ -23,7 +23,7 @@ use connect_api::{
 };
 use connect_converters::Converter;
 use connect_rocketmq::OutMessage;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -56,6 +56,32 @@ pub struct LoopSettings {
     pub backoff_max: Duration,
     /// How long a stop waits for in-flight batches before giving up on them.
     pub shutdown_timeout: Duration,
+    /// What happens after a task fails.
+    pub restart: RestartPolicy,
+    /// Which `${env:..}` / `${file:..}` placeholders the task config may use; they are
+    /// resolved right before each start of the task and never stored.
+    pub placeholders: crate::placeholders::PlaceholderPolicy,
+}
+
+/// Automatic restarts of failed tasks, with exponential back-off.
+#[derive(Debug, Clone)]
+pub struct RestartPolicy {
+    /// Whether failed tasks are restarted automatically.
+    pub enabled: bool,
+    /// Wait before the first restart.
+    pub initial: Duration,
+    /// Longest wait between restarts.
+    pub max: Duration,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for LoopSettings {
@@ -68,6 +94,8 @@ impl Default for LoopSettings {
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(30),
+            restart: RestartPolicy::default(),
+            placeholders: crate::placeholders::PlaceholderPolicy::default(),
         }
     }
 }
@@ -80,8 +108,8 @@ pub struct TaskRun {
     pub task_id: u32,
     /// The task's config.
     pub config: connect_api::ConfigMap,
-    /// The task.
-    pub task: Box<dyn SourceTask>,
+    /// Creates a fresh task instance for each (re)start.
+    pub factory: TaskFactory,
     /// Value converter.
     pub converter: Arc<dyn Converter>,
     /// Topic for records without their own.
@@ -96,15 +124,30 @@ pub struct TaskRun {
     pub settings: LoopSettings,
 }
 
-/// A running task: cancel it with [`TaskHandle::stop`].
+/// Creates unstarted task instances.
+pub type TaskFactory = Arc<dyn Fn() -> Box<dyn SourceTask> + Send + Sync>;
+
+/// A running task: pause, resume, or stop it.
 pub struct TaskHandle {
     cancel: CancellationToken,
     join: JoinHandle<()>,
+    paused: watch::Sender<bool>,
     /// The task's status.
     pub status: StatusCell,
 }
 
 impl TaskHandle {
+    /// Stops polling (in-flight batches still complete and are committed); the status
+    /// becomes PAUSED once the loop has parked.
+    pub fn pause(&self) {
+        self.paused.send_replace(true);
+    }
+
+    /// Resumes polling after [`TaskHandle::pause`].
+    pub fn resume(&self) {
+        self.paused.send_replace(false);
+    }
+
     /// Stops the task gracefully: no more polls, in-flight batches are awaited (bounded
     /// by the shutdown timeout), acknowledged offsets are committed, `stop` is called.
     pub async fn stop(self) {
@@ -115,16 +158,46 @@ impl TaskHandle {
     }
 }
 
-/// Spawns the loop of one task.
-pub fn spawn(run: TaskRun, parent: &CancellationToken) -> TaskHandle {
+/// Spawns the loop of one task, parked from the start when `paused`. A task that fails
+/// is restarted with a fresh instance after an exponential back-off (see
+/// [`RestartPolicy`]); its status shows FAILED with the reason while it waits.
+pub fn spawn(run: TaskRun, parent: &CancellationToken, paused: bool) -> TaskHandle {
     let cancel = parent.child_token();
     let status = run.status.clone();
     let token = cancel.clone();
-    let join = tokio::spawn(async move { run_task(run, token).await });
+    let (paused_tx, paused_rx) = watch::channel(paused);
+    let join = tokio::spawn(async move { supervise(run, token, paused_rx).await });
     TaskHandle {
         cancel,
         join,
+        paused: paused_tx,
         status,
+    }
+}
+
+async fn supervise(run: TaskRun, cancel: CancellationToken, paused: watch::Receiver<bool>) {
+    let policy = run.settings.restart.clone();
+    let mut backoff = policy.initial;
+    loop {
+        let started = Instant::now();
+        let mut task = (run.factory)();
+        let failed = run_task(&run, &mut task, &cancel, paused.clone()).await;
+        if !failed || cancel.is_cancelled() || !policy.enabled {
+            break;
+        }
+        // A task that ran well for longer than the longest back-off starts over.
+        if started.elapsed() > policy.max {
+            backoff = policy.initial;
+        }
+        tracing::warn!(connector = %run.connector, task = run.task_id, ?backoff, "restarting the failed task after back-off");
+        if !sleep_or_cancel(backoff, &cancel).await {
+            break;
+        }
+        run.status.update(|s| {
+            s.restarts += 1;
+            s.state = State::Restarting;
+        });
+        backoff = (backoff * 2).min(policy.max);
     }
 }
 
@@ -159,16 +232,37 @@ fn next_backoff(cur: Duration, s: &LoopSettings) -> Duration {
     (cur * 2).min(s.backoff_max)
 }
 
-async fn run_task(mut run: TaskRun, cancel: CancellationToken) {
+/// Runs one task instance until it stops or fails; `true` when it failed.
+async fn run_task(
+    run: &TaskRun,
+    task: &mut Box<dyn SourceTask>,
+    cancel: &CancellationToken,
+    paused: watch::Receiver<bool>,
+) -> bool {
     let label = format!("{}-{}", run.connector, run.task_id);
     run.status.update(|s| {
         s.state = State::Running;
         s.trace = None;
     });
+    let config = match crate::placeholders::resolve(&run.config, &run.settings.placeholders) {
+        Ok(c) => c,
+        Err(errors) => {
+            let trace = format!(
+                "cannot resolve the config's placeholders: {}",
+                connect_api::FieldError::join(&errors)
+            );
+            tracing::error!(task = %label, error = %trace, "task failed");
+            run.status.update(|s| {
+                s.state = State::Failed;
+                s.trace = Some(trace);
+            });
+            return true;
+        }
+    };
     let ctx = TaskContext {
         connector: run.connector.clone(),
         task_id: run.task_id,
-        config: run.config.clone(),
+        config,
         offsets: Arc::new(StoreReader {
             connector: run.connector.clone(),
             store: run.offsets.clone(),
@@ -179,12 +273,12 @@ async fn run_task(mut run: TaskRun, cancel: CancellationToken) {
             tracing::warn!(task = %label, topic, error = %e, "could not create the topic; relying on broker auto-creation");
         }
     }
-    let failure = match start_with_retry(&mut run, ctx, &cancel).await {
-        Ok(true) => poll_loop(&mut run, &cancel).await.err(),
+    let failure = match start_with_retry(run, task, ctx, cancel).await {
+        Ok(true) => poll_loop(run, task, cancel, paused).await.err(),
         Ok(false) => None,
         Err(e) => Some(e.chain()),
     };
-    if let Err(e) = run.task.stop().await {
+    if let Err(e) = task.stop().await {
         tracing::warn!(task = %label, error = %e.chain(), "task stop failed");
     }
     match failure {
@@ -194,17 +288,20 @@ async fn run_task(mut run: TaskRun, cancel: CancellationToken) {
                 s.state = State::Failed;
                 s.trace = Some(trace);
             });
+            true
         }
         None => {
             tracing::info!(task = %label, "task stopped");
             run.status.update(|s| s.state = State::Stopped);
+            false
         }
     }
 }
 
 /// Starts the task, retrying retriable errors; `Ok(false)` when cancelled meanwhile.
 async fn start_with_retry(
-    run: &mut TaskRun,
+    run: &TaskRun,
+    task: &mut Box<dyn SourceTask>,
     ctx: TaskContext,
     cancel: &CancellationToken,
 ) -> Result<bool, ConnectError> {
@@ -212,7 +309,7 @@ async fn start_with_retry(
     loop {
         let res = tokio::select! {
             _ = cancel.cancelled() => return Ok(false),
-            r = run.task.start(ctx.clone()) => r,
+            r = task.start(ctx.clone()) => r,
         };
         match res {
             Ok(()) => return Ok(true),
@@ -230,7 +327,12 @@ async fn start_with_retry(
 }
 
 /// Polls until cancelled or failed; returns the failure's description.
-async fn poll_loop(run: &mut TaskRun, cancel: &CancellationToken) -> Result<(), String> {
+async fn poll_loop(
+    run: &TaskRun,
+    task: &mut Box<dyn SourceTask>,
+    cancel: &CancellationToken,
+    mut paused: watch::Receiver<bool>,
+) -> Result<(), String> {
     let settings = run.settings.clone();
     let permits = Arc::new(Semaphore::new(settings.max_in_flight_batches));
     let (pending_tx, pending_rx) = mpsc::channel::<Pending>(settings.max_in_flight_batches);
@@ -255,13 +357,30 @@ async fn poll_loop(run: &mut TaskRun, cancel: &CancellationToken) -> Result<(), 
     let mut backoff = settings.backoff_initial;
     'poll: loop {
         if committed.swap(false, Ordering::AcqRel) {
-            if let Err(e) = run.task.commit().await {
+            if let Err(e) = task.commit().await {
                 tracing::warn!(connector = %run.connector, task = run.task_id, error = %e.chain(), "task commit hook failed");
             }
         }
+        if *paused.borrow_and_update() {
+            run.status.update(|s| s.state = State::Paused);
+            tracing::info!(connector = %run.connector, task = run.task_id, "task paused");
+            loop {
+                tokio::select! {
+                    _ = poll_cancel.cancelled() => break 'poll,
+                    changed = paused.changed() => if changed.is_err() { break 'poll },
+                }
+                if !*paused.borrow_and_update() {
+                    break;
+                }
+            }
+            run.status.update(|s| s.state = State::Running);
+            tracing::info!(connector = %run.connector, task = run.task_id, "task resumed");
+        }
+        // A pause drops a pending poll (polls are cancel-safe) so it takes effect at once.
         let polled = tokio::select! {
             _ = poll_cancel.cancelled() => break,
-            r = run.task.poll() => r,
+            _ = paused.wait_for(|p| *p) => continue,
+            r = task.poll() => r,
         };
         let records = match polled {
             Ok(r) => {

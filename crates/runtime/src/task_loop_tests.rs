@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::sink::{MessageSink, SendError};
 use crate::status::{State, StatusCell};
 use crate::store::{OffsetStore, SledStore};
-use crate::task_loop::{spawn, LoopSettings, TaskRun};
+use crate::task_loop::{spawn, LoopSettings, RestartPolicy, TaskRun};
 
 /// Emits `total` records numbered from the committed offset, `per_poll` at a time.
 struct CountingTask {
@@ -92,6 +92,10 @@ fn settings() -> LoopSettings {
     LoopSettings {
         backoff_initial: Duration::from_millis(1),
         backoff_max: Duration::from_millis(5),
+        restart: RestartPolicy {
+            enabled: false,
+            ..RestartPolicy::default()
+        },
         ..LoopSettings::default()
     }
 }
@@ -105,10 +109,12 @@ fn run_with_poll(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64, per_pol
         connector: "c".into(),
         task_id: 0,
         config: Default::default(),
-        task: Box::new(CountingTask {
-            next: 0,
-            total,
-            per_poll,
+        factory: Arc::new(move || {
+            Box::new(CountingTask {
+                next: 0,
+                total,
+                per_poll,
+            })
         }),
         converter: Arc::new(JsonConverter),
         default_topic: Some("t".into()),
@@ -145,6 +151,7 @@ async fn every_record_is_sent_and_the_offset_reaches_the_end() {
     let handle = spawn(
         run_with(sink.clone(), store.clone(), 500),
         &CancellationToken::new(),
+        false,
     );
     wait_until(|| committed(&store) == Some(500)).await;
     handle.stop().await;
@@ -165,6 +172,7 @@ async fn retriable_send_failures_are_retried_without_loss() {
     let handle = spawn(
         run_with(sink.clone(), store.clone(), 300),
         &CancellationToken::new(),
+        false,
     );
     wait_until(|| committed(&store) == Some(300)).await;
     let status = handle.status.snapshot();
@@ -186,6 +194,7 @@ async fn a_fatal_send_failure_fails_the_task_and_never_commits_past_it() {
     let handle = spawn(
         run_with(sink.clone(), store.clone(), 1000),
         &CancellationToken::new(),
+        false,
     );
     let status = handle.status.clone();
     wait_until(|| status.snapshot().state == State::Failed).await;
@@ -203,6 +212,7 @@ async fn a_restarted_task_resumes_from_the_committed_offset() {
     let handle = spawn(
         run_with(sink.clone(), store.clone(), 200),
         &CancellationToken::new(),
+        false,
     );
     wait_until(|| committed(&store) == Some(200)).await;
     handle.stop().await;
@@ -211,6 +221,7 @@ async fn a_restarted_task_resumes_from_the_committed_offset() {
     let handle = spawn(
         run_with(sink2.clone(), store.clone(), 260),
         &CancellationToken::new(),
+        false,
     );
     wait_until(|| committed(&store) == Some(260)).await;
     handle.stop().await;
@@ -227,6 +238,7 @@ async fn a_page_of_ten_thousand_small_records_is_cut_into_batches_rocketmq_accep
     let handle = spawn(
         run_with_poll(sink.clone(), store.clone(), 10_000, 10_000),
         &CancellationToken::new(),
+        false,
     );
     wait_until(|| committed(&store) == Some(10_000)).await;
     handle.stop().await;
@@ -240,4 +252,53 @@ async fn a_page_of_ten_thousand_small_records_is_cut_into_batches_rocketmq_accep
         sink.calls.load(Ordering::SeqCst) >= 10,
         "cut into batches of at most 1000"
     );
+}
+
+#[tokio::test]
+async fn a_failed_task_is_restarted_after_back_off_and_counts_its_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    sink.script.lock().unwrap().extend([None, Some(false)]);
+    let mut run = run_with(sink.clone(), store.clone(), 300);
+    run.settings.restart = RestartPolicy {
+        enabled: true,
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(100),
+    };
+    let handle = spawn(run, &CancellationToken::new(), false);
+    wait_until(|| committed(&store) == Some(300)).await;
+    let status = handle.status.snapshot();
+    handle.stop().await;
+    assert_eq!(status.restarts, 1);
+    assert_eq!(status.state, State::Running);
+    let mut acked = sink.acked.lock().unwrap().clone();
+    acked.sort();
+    acked.dedup();
+    assert_eq!(acked.len(), 300, "nothing lost across the restart");
+}
+
+#[tokio::test]
+async fn a_paused_task_sends_nothing_until_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    let handle = spawn(
+        run_with(sink.clone(), store.clone(), 200),
+        &CancellationToken::new(),
+        true,
+    );
+    let status = handle.status.clone();
+    wait_until(|| status.snapshot().state == State::Paused).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        sink.acked.lock().unwrap().is_empty(),
+        "a paused task produced"
+    );
+    handle.resume();
+    wait_until(|| committed(&store) == Some(200)).await;
+    handle.pause();
+    wait_until(|| status.snapshot().state == State::Paused).await;
+    handle.stop().await;
+    assert_eq!(sink.acked.lock().unwrap().len(), 200);
 }

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::RuntimeError;
+use crate::placeholders::PlaceholderPolicy;
+use crate::secrets::{Secret, HIDDEN};
+use crate::task_loop::RestartPolicy;
 
 /// Default REST port (the older RocketMQ Connect runtime's and its CLI's).
 pub const DEFAULT_HTTP_PORT: u16 = 8081;
@@ -24,6 +27,16 @@ pub const DEFAULT_OFFSET_COMMIT_INTERVAL_MS: u64 = 0;
 pub const DEFAULT_MAX_IN_FLIGHT_BATCHES: usize = 4;
 /// Default RocketMQ send timeout.
 pub const DEFAULT_SEND_TIMEOUT_MS: u64 = 3000;
+
+/// Conf key of the REST bearer token itself.
+pub const REST_AUTH_TOKEN: &str = "rest.auth.token";
+/// Conf key of a file holding the REST bearer token (trimmed); exclusive with
+/// [`REST_AUTH_TOKEN`].
+pub const REST_AUTH_TOKEN_FILE: &str = "rest.auth.token.file";
+/// Tokens shorter than this are accepted with a warning.
+pub const MIN_RECOMMENDED_TOKEN_LEN: usize = 16;
+/// Largest token file read, so a wrong path (a log, a device) fails fast.
+const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 
 /// Keys of RocketMQ Connect's conf that this runtime reads nowhere yet; accepted quietly.
 const ACCEPTED_UNUSED: &[&str] = &[
@@ -42,7 +55,9 @@ const ACCEPTED_UNUSED: &[&str] = &[
 ];
 
 /// The worker's settings.
-#[derive(Debug, Clone)]
+///
+/// `Debug` prints `secret_key` and the REST token as `[hidden]`.
+#[derive(Clone)]
 pub struct WorkerConfig {
     /// This worker's id, shown in status (`workerId`).
     pub worker_id: String,
@@ -67,6 +82,37 @@ pub struct WorkerConfig {
     pub send_timeout: Duration,
     /// Batches a task may have sent and not yet acknowledged (`maxInFlightBatches`).
     pub max_in_flight_batches: usize,
+    /// Bearer token every REST route but `/health` requires (`rest.auth.token`, or the
+    /// trimmed content of the file named by `rest.auth.token.file`); `None` leaves the
+    /// API open, which is only sensible on a loopback bind.
+    pub rest_auth_token: Option<Secret>,
+    /// Where `${file:...}` placeholders may read and which `${env:...}` variables they
+    /// may name (`config.providers.file.allowed.dirs`, `config.providers.env.allowed`).
+    pub placeholders: PlaceholderPolicy,
+    /// Automatic restarts of failed tasks (`taskAutoRestart`, default true;
+    /// `taskRestartBackoffInitialMs`, default 1000; `taskRestartBackoffMaxMs`, default 60000).
+    pub restart: RestartPolicy,
+}
+
+impl std::fmt::Debug for WorkerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerConfig")
+            .field("worker_id", &self.worker_id)
+            .field("http_host", &self.http_host)
+            .field("http_port", &self.http_port)
+            .field("store_path", &self.store_path)
+            .field("namesrv_addr", &self.namesrv_addr)
+            .field("offset_commit_interval", &self.offset_commit_interval)
+            .field("producer_group", &self.producer_group)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| HIDDEN))
+            .field("send_timeout", &self.send_timeout)
+            .field("max_in_flight_batches", &self.max_in_flight_batches)
+            .field("rest_auth_token", &self.rest_auth_token)
+            .field("placeholders", &self.placeholders)
+            .field("restart", &self.restart)
+            .finish()
+    }
 }
 
 impl WorkerConfig {
@@ -84,6 +130,9 @@ impl WorkerConfig {
             secret_key: None,
             send_timeout: Duration::from_millis(DEFAULT_SEND_TIMEOUT_MS),
             max_in_flight_batches: DEFAULT_MAX_IN_FLIGHT_BATCHES,
+            rest_auth_token: None,
+            placeholders: PlaceholderPolicy::default(),
+            restart: RestartPolicy::default(),
         }
     }
 
@@ -108,6 +157,8 @@ impl WorkerConfig {
             .ok_or("storePathRootDir is required (a directory for configs and offsets)")?;
         let mut cfg = Self::with_store(store);
         let mut group_set = false;
+        let mut token: Option<&str> = None;
+        let mut token_file: Option<&str> = None;
         for (key, value) in &props {
             match key.as_str() {
                 "workerId" => cfg.worker_id = value.clone(),
@@ -135,12 +186,38 @@ impl WorkerConfig {
                 "operationTimeout" => {
                     cfg.send_timeout = Duration::from_millis(parse_num(key, value)?)
                 }
+                "taskAutoRestart" => {
+                    cfg.restart.enabled = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        other => {
+                            return Err(format!(
+                                "taskAutoRestart must be true or false, got {other:?}"
+                            ))
+                        }
+                    }
+                }
+                "taskRestartBackoffInitialMs" => {
+                    cfg.restart.initial = Duration::from_millis(parse_num(key, value)?.max(1))
+                }
+                "taskRestartBackoffMaxMs" => {
+                    cfg.restart.max = Duration::from_millis(parse_num(key, value)?.max(1))
+                }
                 "maxInFlightBatches" => {
                     let n = parse_num(key, value)?;
                     if !(1..=64).contains(&n) {
                         return Err(format!("maxInFlightBatches must be 1..=64, got {n}"));
                     }
                     cfg.max_in_flight_batches = n as usize;
+                }
+                REST_AUTH_TOKEN => token = Some(value.as_str()),
+                REST_AUTH_TOKEN_FILE => token_file = Some(value.as_str()),
+                crate::placeholders::FILE_ALLOWED_DIRS_KEY => {
+                    cfg.placeholders.file_allowed_dirs =
+                        PlaceholderPolicy::parse_allowed_dirs(value)?
+                }
+                crate::placeholders::ENV_ALLOWED_KEY => {
+                    cfg.placeholders.env_allowed = Some(PlaceholderPolicy::parse_env_allowed(value))
                 }
                 k if ACCEPTED_UNUSED.contains(&k) => {
                     tracing::info!(key = k, "worker conf key is not used in standalone mode")
@@ -154,9 +231,84 @@ impl WorkerConfig {
         if !group_set {
             cfg.producer_group = format!("rmq-connect-{}", sanitize_group(&cfg.worker_id));
         }
+        cfg.rest_auth_token = rest_auth_token(token, token_file)?;
         Ok(cfg)
     }
 }
+
+/// The REST token from `rest.auth.token` or `rest.auth.token.file`; the error names the
+/// key (and the path) to fix and never contains the token.
+fn rest_auth_token(token: Option<&str>, file: Option<&str>) -> Result<Option<Secret>, String> {
+    let (token, source) = match (token, file) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "set either {REST_AUTH_TOKEN} or {REST_AUTH_TOKEN_FILE}, not both"
+            ))
+        }
+        (Some(t), None) => (t.to_owned(), REST_AUTH_TOKEN.to_owned()),
+        (None, Some(path)) => {
+            let token = read_token_file(Path::new(path))
+                .map_err(|why| format!("{REST_AUTH_TOKEN_FILE}={path}: {why}"))?;
+            (token, format!("{REST_AUTH_TOKEN_FILE}={path}"))
+        }
+    };
+    if token.is_empty() {
+        return Err(format!(
+            "{source}: the token is empty; set a token or remove the key"
+        ));
+    }
+    // A client must be able to send it as `Authorization: Bearer <token>`.
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "{source}: the token must be printable ASCII without spaces or line breaks"
+        ));
+    }
+    if token.len() < MIN_RECOMMENDED_TOKEN_LEN {
+        tracing::warn!(
+            key = %source,
+            "the REST token is shorter than {MIN_RECOMMENDED_TOKEN_LEN} characters; use a long random one"
+        );
+    }
+    Ok(Some(Secret::new(token)))
+}
+
+/// The trimmed content of a token file.
+fn read_token_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the token file: {e}"))?;
+    warn_if_readable_by_others(path, &file);
+    let mut text = String::new();
+    file.take(MAX_TOKEN_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the token file: {e}"))?;
+    if text.len() as u64 > MAX_TOKEN_FILE_BYTES {
+        return Err(format!(
+            "the token file is larger than {MAX_TOKEN_FILE_BYTES} bytes; is it the right file?"
+        ));
+    }
+    let token = text.trim();
+    if token.is_empty() {
+        return Err("the token file is empty".into());
+    }
+    Ok(token.to_owned())
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path, file: &std::fs::File) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = file.metadata() {
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                "the REST token file is readable by group or others; chmod 600 it"
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path, _file: &std::fs::File) {}
 
 fn parse_num(key: &str, value: &str) -> Result<u64, String> {
     value
@@ -178,6 +330,43 @@ fn sanitize_group(s: &str) -> String {
 
 /// Parses `key=value` (or `key: value`) lines; `#` and `!` start comments.
 pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, String> {
+    parse_properties_quiet(text).map_err(|e| match e {
+        PropertiesError::NoSeparator { line, text } => {
+            format!("line {line}: expected key=value, got {text:?}")
+        }
+        PropertiesError::EmptyKey { line } => format!("line {line}: empty key"),
+    })
+}
+
+/// Why a properties text could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertiesError {
+    /// A line with neither `=` nor `:`.
+    NoSeparator {
+        /// 1-based line number.
+        line: usize,
+        /// The offending line; may be a secret, so callers parsing secrets files must not
+        /// show it (see [`PropertiesError::line`]).
+        text: String,
+    },
+    /// A line starting with its separator.
+    EmptyKey {
+        /// 1-based line number.
+        line: usize,
+    },
+}
+
+impl PropertiesError {
+    /// The 1-based line number at fault.
+    pub fn line(&self) -> usize {
+        match self {
+            Self::NoSeparator { line, .. } | Self::EmptyKey { line } => *line,
+        }
+    }
+}
+
+/// [`parse_properties`] with a structured error, for callers that must not echo a line.
+pub fn parse_properties_quiet(text: &str) -> Result<BTreeMap<String, String>, PropertiesError> {
     let mut out = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -185,11 +374,14 @@ pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, String> 
             continue;
         }
         let Some(idx) = line.find(['=', ':']) else {
-            return Err(format!("line {}: expected key=value, got {line:?}", n + 1));
+            return Err(PropertiesError::NoSeparator {
+                line: n + 1,
+                text: line.to_owned(),
+            });
         };
         let (k, v) = (line[..idx].trim(), line[idx + 1..].trim());
         if k.is_empty() {
-            return Err(format!("line {}: empty key", n + 1));
+            return Err(PropertiesError::EmptyKey { line: n + 1 });
         }
         out.insert(k.to_owned(), v.to_owned());
     }
@@ -221,5 +413,108 @@ mod tests {
         assert!(err.contains("storePathRootDir"), "{err}");
         let err = WorkerConfig::parse("storePathRootDir=/x\njunk line").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn rest_token_from_the_conf_is_hidden_in_debug() {
+        let cfg = WorkerConfig::parse(
+            "storePathRootDir=/x\nrest.auth.token=tok-abcdefghijklmnop\nsecretKey=sk-very-secret\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.rest_auth_token.as_ref().map(Secret::expose),
+            Some("tok-abcdefghijklmnop")
+        );
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("tok-abcdefghijklmnop"), "{shown}");
+        assert!(!shown.contains("sk-very-secret"), "{shown}");
+        assert!(shown.contains("[hidden]"), "{shown}");
+        assert!(WorkerConfig::parse("storePathRootDir=/x")
+            .unwrap()
+            .rest_auth_token
+            .is_none());
+    }
+
+    #[test]
+    fn rest_token_file_is_read_and_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  tok-from-a-file-0123\n\n").unwrap();
+        let cfg = WorkerConfig::parse(&format!(
+            "storePathRootDir=/x\nrest.auth.token.file={}",
+            path.display()
+        ))
+        .unwrap();
+        assert_eq!(
+            cfg.rest_auth_token.as_ref().map(Secret::expose),
+            Some("tok-from-a-file-0123")
+        );
+    }
+
+    #[test]
+    fn rest_token_errors_name_the_key_and_path_but_not_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let err = WorkerConfig::parse(&format!(
+            "storePathRootDir=/x\nrest.auth.token.file={}",
+            missing.display()
+        ))
+        .unwrap_err();
+        assert!(err.contains(REST_AUTH_TOKEN_FILE), "{err}");
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, " \n").unwrap();
+        let err = WorkerConfig::parse(&format!(
+            "storePathRootDir=/x\nrest.auth.token.file={}",
+            empty.display()
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("empty") && err.contains(&empty.display().to_string()),
+            "{err}"
+        );
+
+        let err = WorkerConfig::parse(&format!(
+            "storePathRootDir=/x\nrest.auth.token=tok-abcdefghijklmnop\nrest.auth.token.file={}",
+            empty.display()
+        ))
+        .unwrap_err();
+        assert!(err.contains("not both"), "{err}");
+        assert!(!err.contains("tok-abcdefghijklmnop"), "{err}");
+
+        let err = WorkerConfig::parse("storePathRootDir=/x\nrest.auth.token=").unwrap_err();
+        assert!(
+            err.contains(REST_AUTH_TOKEN) && err.contains("empty"),
+            "{err}"
+        );
+        let err =
+            WorkerConfig::parse("storePathRootDir=/x\nrest.auth.token=two words").unwrap_err();
+        assert!(
+            err.contains("printable ASCII") && !err.contains("words"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn placeholder_policy_keys_are_read() {
+        let cfg = WorkerConfig::parse(
+            "storePathRootDir=/x\nconfig.providers.file.allowed.dirs=/etc/connect/secrets\nconfig.providers.env.allowed=ES_*\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.placeholders.file_allowed_dirs,
+            vec![PathBuf::from("/etc/connect/secrets")]
+        );
+        assert!(cfg.placeholders.env_is_allowed("ES_PASSWORD"));
+        assert!(!cfg.placeholders.env_is_allowed("HOME"));
+        let default = WorkerConfig::parse("storePathRootDir=/x").unwrap();
+        assert!(default.placeholders.file_allowed_dirs.is_empty());
+        assert!(default.placeholders.env_is_allowed("HOME"));
+        let err = WorkerConfig::parse(
+            "storePathRootDir=/x\nconfig.providers.file.allowed.dirs=relative/dir",
+        )
+        .unwrap_err();
+        assert!(err.contains("config.providers.file.allowed.dirs"), "{err}");
     }
 }

@@ -6,6 +6,7 @@
 //! index, topic or connector. Waits poll with a deadline instead of sleeping.
 
 pub mod es;
+pub mod services;
 pub mod topic;
 pub mod worker;
 

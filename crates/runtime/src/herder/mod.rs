@@ -3,14 +3,17 @@
 
 mod standalone;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
-use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo};
+use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo, SourceOffset, SourcePartition};
 use serde::Serialize;
 
 pub use standalone::StandaloneHerder;
 
 use crate::error::HerderError;
 use crate::status::{State, TaskStatus};
+use crate::store::TargetState;
 
 /// Whether a put may replace an existing connector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +73,15 @@ pub struct ConnectorStatus {
     pub kind: &'static str,
 }
 
+/// One task's config (secrets hidden).
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskInfo {
+    /// The task's identity.
+    pub id: TaskId,
+    /// Its config.
+    pub config: ConfigMap,
+}
+
 /// Result of a put.
 #[derive(Debug, Clone)]
 pub struct PutOutcome {
@@ -90,14 +102,22 @@ pub trait Herder: Send + Sync {
     fn plugins(&self) -> Vec<PluginInfo>;
     /// The config keys of a plugin, by name or alias.
     fn plugin_config(&self, class: &str) -> Option<ConfigDef>;
-    /// Validates a config without creating anything.
-    async fn validate(&self, config: ConfigMap) -> Result<(), Vec<FieldError>>;
-    /// Creates or updates a connector and starts its tasks.
+    /// Validates a config without creating anything; every error names its field.
+    async fn validate(&self, config: ConfigMap) -> Vec<FieldError>;
+    /// Creates or updates a connector and starts its tasks (in `initial_state`, default
+    /// running, for a new connector).
     async fn put_connector(
         &self,
         name: &str,
         config: ConfigMap,
         mode: PutMode,
+        initial_state: Option<TargetState>,
+    ) -> Result<PutOutcome, HerderError>;
+    /// Changes some keys of a connector's config (`None` removes a key).
+    async fn patch_connector(
+        &self,
+        name: &str,
+        changes: BTreeMap<String, Option<String>>,
     ) -> Result<PutOutcome, HerderError>;
     /// Names of all connectors, sorted.
     async fn connectors(&self) -> Vec<String>;
@@ -105,8 +125,39 @@ pub trait Herder: Send + Sync {
     async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError>;
     /// Status of one connector.
     async fn connector_status(&self, name: &str) -> Result<ConnectorStatus, HerderError>;
+    /// The task configs of one connector.
+    async fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError>;
     /// Stops a connector's tasks and removes it (its committed offsets are kept).
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError>;
+    /// Pauses a connector's tasks (kept across restarts).
+    async fn pause(&self, name: &str) -> Result<(), HerderError>;
+    /// Resumes a paused or stopped connector.
+    async fn resume(&self, name: &str) -> Result<(), HerderError>;
+    /// Stops a connector's tasks but keeps its config (offsets may then be changed).
+    async fn stop(&self, name: &str) -> Result<(), HerderError>;
+    /// Restarts a connector and, with `include_tasks`, its tasks (only the failed ones
+    /// with `only_failed`).
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<ConnectorStatus, HerderError>;
+    /// Restarts one task.
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError>;
+    /// The committed offsets of a connector.
+    async fn offsets(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(SourcePartition, SourceOffset)>, HerderError>;
+    /// Sets or removes offsets of a STOPPED connector.
+    async fn alter_offsets(
+        &self,
+        name: &str,
+        changes: Vec<(SourcePartition, Option<SourceOffset>)>,
+    ) -> Result<(), HerderError>;
+    /// Removes every offset of a STOPPED connector.
+    async fn reset_offsets(&self, name: &str) -> Result<(), HerderError>;
     /// Whether the herder finished starting.
     fn is_ready(&self) -> bool;
     /// Stops every task gracefully and flushes the stores.

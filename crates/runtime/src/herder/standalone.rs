@@ -1,21 +1,26 @@
-//! The standalone herder: one worker runs every connector; configs and offsets live in
-//! the local sled store, so REST-created connectors survive a restart.
+//! The standalone herder: one worker runs every connector; configs, target states and
+//! offsets live in the local sled store, so REST-created connectors (paused or stopped
+//! ones included) survive a restart.
 //!
-//! Management calls are serialized by one async lock; live validation (which may take
-//! seconds) runs before the lock is taken.
+//! Locking: management calls are serialized by `ops` (an async lock held across the
+//! stopping and starting of tasks); the connector map itself is behind a short-lived
+//! sync lock, so status reads never wait for a task to stop. Live validation runs before
+//! `ops` is taken.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use connect_api::{ConfigDef, ConfigMap, ErasedSourceConnector, FieldError, PluginInfo};
-use tokio::sync::Mutex;
+use connect_api::{
+    ConfigDef, ConfigMap, ErasedSourceConnector, FieldError, PluginInfo, SourceOffset,
+    SourcePartition,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{
     check_connector_name, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode,
-    PutOutcome, TaskId,
+    PutOutcome, TaskId, TaskInfo,
 };
 use crate::connector_config::{normalize, FrameworkConfig, CONNECTOR_CLASS};
 use crate::error::HerderError;
@@ -23,21 +28,51 @@ use crate::registry::PluginRegistry;
 use crate::secrets;
 use crate::sink::MessageSink;
 use crate::status::{State, StatusCell};
-use crate::store::{ConfigStore, OffsetStore, SledStore};
+use crate::store::{ConfigStore, OffsetStore, SledStore, StoredConnector, TargetState};
 use crate::task_loop::{self, LoopSettings, TaskHandle, TaskRun};
 
-struct RunningConnector {
+/// One connector as the herder holds it.
+struct Entry {
     config: ConfigMap,
+    /// The config with placeholders resolved: used for the plugin and to scrub resolved
+    /// secrets from traces; never stored or returned.
+    resolved: ConfigMap,
+    target: TargetState,
     plugin: Option<Arc<dyn ErasedSourceConnector>>,
+    framework: Option<FrameworkConfig>,
+    task_configs: Vec<ConfigMap>,
     tasks: Vec<TaskHandle>,
-    state: State,
+    /// Why the connector itself failed (its config or its split into tasks).
     trace: Option<String>,
 }
 
-impl RunningConnector {
+impl Entry {
     fn def(&self) -> Option<ConfigDef> {
         self.plugin.as_ref().map(|p| p.config_def())
     }
+
+    fn state(&self) -> State {
+        match (self.target, &self.trace) {
+            (TargetState::Stopped, _) => State::Stopped,
+            (_, Some(_)) => State::Failed,
+            (TargetState::Paused, _) => State::Paused,
+            (TargetState::Started, _) => State::Running,
+        }
+    }
+
+    fn any_task_failed(&self) -> bool {
+        self.tasks
+            .iter()
+            .any(|t| t.status.snapshot().state == State::Failed)
+    }
+}
+
+/// A config checked and ready to run.
+struct Checked {
+    config: ConfigMap,
+    resolved: ConfigMap,
+    framework: FrameworkConfig,
+    plugin: Arc<dyn ErasedSourceConnector>,
 }
 
 /// Runs every connector in this process.
@@ -47,17 +82,11 @@ pub struct StandaloneHerder {
     store: Arc<SledStore>,
     sink: Arc<dyn MessageSink>,
     settings: LoopSettings,
-    connectors: Mutex<BTreeMap<String, RunningConnector>>,
+    ops: tokio::sync::Mutex<()>,
+    connectors: Mutex<BTreeMap<String, Entry>>,
     root: CancellationToken,
     ready: AtomicBool,
     shutting_down: AtomicBool,
-}
-
-/// A config checked and ready to run.
-struct Checked {
-    config: ConfigMap,
-    framework: FrameworkConfig,
-    plugin: Arc<dyn ErasedSourceConnector>,
 }
 
 impl StandaloneHerder {
@@ -76,6 +105,7 @@ impl StandaloneHerder {
             store,
             sink,
             settings,
+            ops: tokio::sync::Mutex::new(()),
             connectors: Mutex::new(BTreeMap::new()),
             root: CancellationToken::new(),
             ready: AtomicBool::new(false),
@@ -83,28 +113,37 @@ impl StandaloneHerder {
         }
     }
 
-    /// Starts every connector kept in the store, without live validation (the source
-    /// may be down; tasks retry).
+    fn map(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
+        // A poisoned lock only means a panic elsewhere; the map itself stays consistent
+        // because every update is a single insert or remove.
+        self.connectors.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts every connector kept in the store in its stored target state, without live
+    /// validation (the source may be down; tasks retry).
     pub async fn resume_stored(&self) -> Result<usize, HerderError> {
         let stored = self
             .store
             .connectors()
             .map_err(|e| HerderError::Store(e.to_string()))?;
-        let mut map = self.connectors.lock().await;
+        let _ops = self.ops.lock().await;
         let n = stored.len();
-        for (name, config) in stored {
-            tracing::info!(connector = %name, "resuming stored connector");
-            let running = match self.check_offline(&config) {
-                Ok(checked) => self.start(&name, checked).await,
-                Err(errors) => RunningConnector {
-                    config,
+        for (name, s) in stored {
+            tracing::info!(connector = %name, target = ?s.target_state, "resuming stored connector");
+            let entry = match self.check_offline(&s.config) {
+                Ok(checked) => self.build(&name, checked, s.target_state).await,
+                Err(errors) => Entry {
+                    resolved: s.config.clone(),
+                    config: s.config,
+                    target: s.target_state,
                     plugin: None,
+                    framework: None,
+                    task_configs: Vec::new(),
                     tasks: Vec::new(),
-                    state: State::Failed,
                     trace: Some(FieldError::join(&errors)),
                 },
             };
-            map.insert(name, running);
+            self.map().insert(name, entry);
         }
         Ok(n)
     }
@@ -117,31 +156,38 @@ impl StandaloneHerder {
     /// Parses framework keys and the connector's own keys, without contacting anything.
     fn check_offline(&self, config: &ConfigMap) -> Result<Checked, Vec<FieldError>> {
         let config = normalize(config.clone())?;
-        let framework = FrameworkConfig::parse(&config);
-        let plugin = config
-            .get(CONNECTOR_CLASS)
-            .map(|c| (c, self.registry.find(c)));
+        let resolved = crate::placeholders::resolve(&config, &self.settings.placeholders)?;
+        let framework = FrameworkConfig::parse(&resolved);
         let mut errors = framework.as_ref().err().cloned().unwrap_or_default();
-        let plugin = match plugin {
-            Some((_, Some(p))) => {
-                errors.extend(p.check_config(&config));
-                Some(p)
-            }
-            Some((class, None)) => {
-                errors.push(FieldError::new(
-                    CONNECTOR_CLASS,
-                    format!(
-                        "unknown connector class {class:?}; installed: {}",
-                        self.registry.names().join(", ")
-                    ),
-                ));
-                None
-            }
+        let plugin = match config.get(CONNECTOR_CLASS) {
+            Some(class) => match self.registry.find(class) {
+                Some(p) => {
+                    let def = p.config_def();
+                    errors.extend(scrub_errors(
+                        p.check_config(&resolved),
+                        &config,
+                        &resolved,
+                        &def,
+                    ));
+                    Some(p)
+                }
+                None => {
+                    errors.push(FieldError::new(
+                        CONNECTOR_CLASS,
+                        format!(
+                            "unknown connector class {class:?}; installed: {}",
+                            self.registry.names().join(", ")
+                        ),
+                    ));
+                    None
+                }
+            },
             None => None,
         };
         match (framework, plugin) {
             (Ok(framework), Some(plugin)) if errors.is_empty() => Ok(Checked {
                 config,
+                resolved,
                 framework,
                 plugin,
             }),
@@ -152,76 +198,200 @@ impl StandaloneHerder {
     /// Offline checks, then the plugin's live validation.
     async fn check_live(&self, config: &ConfigMap) -> Result<Checked, Vec<FieldError>> {
         let checked = self.check_offline(config)?;
-        let errors = checked.plugin.validate(&checked.config).await;
+        let errors = checked.plugin.validate(&checked.resolved).await;
         if errors.is_empty() {
             Ok(checked)
         } else {
             let def = checked.plugin.config_def();
-            Err(scrub_errors(errors, &checked.config, &def))
+            Err(scrub_errors(
+                errors,
+                &checked.config,
+                &checked.resolved,
+                &def,
+            ))
         }
     }
 
-    async fn start(&self, name: &str, checked: Checked) -> RunningConnector {
+    /// Splits a checked connector into tasks and starts them unless it is stopped.
+    async fn build(&self, name: &str, checked: Checked, target: TargetState) -> Entry {
         let Checked {
             config,
+            resolved,
             framework,
             plugin,
         } = checked;
-        let def = plugin.config_def();
-        let mut running = RunningConnector {
-            config: config.clone(),
+        let mut entry = Entry {
+            config,
+            resolved,
+            target,
             plugin: Some(plugin.clone()),
+            framework: Some(framework),
+            task_configs: Vec::new(),
             tasks: Vec::new(),
-            state: State::Running,
             trace: None,
         };
-        let task_configs = match plugin.task_configs(&config, framework.max_tasks).await {
-            Ok(t) => t,
-            Err(e) => {
-                running.state = State::Failed;
-                running.trace = Some(secrets::scrub(&e.chain(), &config, Some(&def)));
-                tracing::error!(connector = name, error = %running.trace.as_deref().unwrap_or(""), "connector failed to split into tasks");
-                return running;
-            }
-        };
-        let converter: Arc<dyn connect_converters::Converter> =
-            match connect_converters::converter_by_name(&framework.value_converter) {
-                Ok(c) => Arc::from(c),
-                Err(e) => {
-                    running.state = State::Failed;
-                    running.trace = Some(e.to_string());
-                    return running;
-                }
-            };
-        for (i, task_config) in task_configs.into_iter().enumerate() {
-            let task_id = i as u32;
-            let run = TaskRun {
-                connector: name.to_owned(),
-                task_id,
-                config: task_config,
-                task: plugin.create_task(),
-                converter: converter.clone(),
-                default_topic: framework.topic.clone(),
-                sink: self.sink.clone(),
-                offsets: self.store.clone() as Arc<dyn OffsetStore>,
-                status: StatusCell::new(task_id, &self.worker_id),
-                settings: self.settings.clone(),
-            };
-            running.tasks.push(task_loop::spawn(run, &self.root));
+        self.split(name, &mut entry).await;
+        if target != TargetState::Stopped {
+            self.start_tasks(name, &mut entry);
         }
-        tracing::info!(
-            connector = name,
-            tasks = running.tasks.len(),
-            "connector started"
-        );
-        running
+        entry
     }
 
-    fn info(name: &str, rc: &RunningConnector) -> ConnectorInfo {
+    /// Recomputes the task configs; a failure marks the connector FAILED.
+    async fn split(&self, name: &str, entry: &mut Entry) {
+        let (Some(plugin), Some(fw)) = (&entry.plugin, &entry.framework) else {
+            return;
+        };
+        match plugin.task_configs(&entry.resolved, fw.max_tasks).await {
+            Ok(t) => {
+                entry.task_configs = t
+                    .into_iter()
+                    .map(|c| unresolve(c, &entry.config, &entry.resolved))
+                    .collect();
+                entry.trace = None;
+            }
+            Err(e) => {
+                let def = plugin.config_def();
+                let trace =
+                    secrets::scrub_resolved(&e.chain(), &entry.config, &entry.resolved, Some(&def));
+                tracing::error!(connector = name, error = %trace, "connector failed to split into tasks");
+                entry.task_configs.clear();
+                entry.trace = Some(trace);
+            }
+        }
+    }
+
+    fn start_tasks(&self, name: &str, entry: &mut Entry) {
+        entry.tasks = (0..entry.task_configs.len() as u32)
+            .filter_map(|id| self.spawn_task(name, entry, id))
+            .collect();
+        tracing::info!(
+            connector = name,
+            tasks = entry.tasks.len(),
+            "connector started"
+        );
+    }
+
+    fn spawn_task(&self, name: &str, entry: &Entry, task_id: u32) -> Option<TaskHandle> {
+        let plugin = entry.plugin.clone()?;
+        let framework = entry.framework.as_ref()?;
+        let config = entry.task_configs.get(task_id as usize)?.clone();
+        let converter = match connect_converters::converter_by_name(&framework.value_converter) {
+            Ok(c) => Arc::from(c),
+            Err(e) => {
+                tracing::error!(connector = name, error = %e, "no converter");
+                return None;
+            }
+        };
+        let run = TaskRun {
+            connector: name.to_owned(),
+            task_id,
+            config,
+            factory: Arc::new(move || plugin.create_task()),
+            converter,
+            default_topic: framework.topic.clone(),
+            sink: self.sink.clone(),
+            offsets: self.store.clone() as Arc<dyn OffsetStore>,
+            status: StatusCell::new(task_id, &self.worker_id),
+            settings: self.settings.clone(),
+        };
+        Some(task_loop::spawn(
+            run,
+            &self.root,
+            entry.target == TargetState::Paused,
+        ))
+    }
+
+    fn take_tasks(&self, name: &str) -> Result<Vec<TaskHandle>, HerderError> {
+        let mut map = self.map();
+        let entry = map
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+        Ok(std::mem::take(&mut entry.tasks))
+    }
+
+    async fn stop_tasks(tasks: Vec<TaskHandle>) {
+        futures::future::join_all(tasks.into_iter().map(TaskHandle::stop)).await;
+    }
+
+    async fn persist(
+        &self,
+        name: &str,
+        config: &ConfigMap,
+        target: TargetState,
+    ) -> Result<(), HerderError> {
+        self.store
+            .put_connector(
+                name,
+                &StoredConnector {
+                    config: config.clone(),
+                    target_state: target,
+                },
+            )
+            .await
+            .map_err(|e| HerderError::Store(e.to_string()))
+    }
+
+    fn refuse_if_shutting_down(&self) -> Result<(), HerderError> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            Err(HerderError::ShuttingDown)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Changes the target state of a connector: stored first, then applied.
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        self.refuse_if_shutting_down()?;
+        let _ops = self.ops.lock().await;
+        let (config, old) = {
+            let map = self.map();
+            let e = map
+                .get(name)
+                .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+            (e.config.clone(), e.target)
+        };
+        if old == target {
+            return Ok(());
+        }
+        self.persist(name, &config, target).await?;
+        match target {
+            TargetState::Stopped => {
+                let tasks = self.take_tasks(name)?;
+                Self::stop_tasks(tasks).await;
+                if let Some(e) = self.map().get_mut(name) {
+                    e.target = target;
+                }
+            }
+            TargetState::Paused | TargetState::Started => {
+                let mut map = self.map();
+                let e = map
+                    .get_mut(name)
+                    .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+                e.target = target;
+                if e.tasks.is_empty() {
+                    // Coming back from STOPPED: start the tasks in the new state.
+                    self.start_tasks(name, e);
+                } else {
+                    for t in &e.tasks {
+                        if target == TargetState::Paused {
+                            t.pause();
+                        } else {
+                            t.resume();
+                        }
+                    }
+                }
+            }
+        }
+        tracing::info!(connector = name, ?target, "connector target state changed");
+        Ok(())
+    }
+
+    fn info(name: &str, e: &Entry) -> ConnectorInfo {
         ConnectorInfo {
             name: name.to_owned(),
-            config: secrets::mask(&rc.config, rc.def().as_ref()),
-            tasks: (0..rc.tasks.len() as u32)
+            config: secrets::mask(&e.config, e.def().as_ref()),
+            tasks: (0..e.task_configs.len() as u32)
                 .map(|task| TaskId {
                     connector: name.to_owned(),
                     task,
@@ -231,16 +401,76 @@ impl StandaloneHerder {
         }
     }
 
-    async fn stop_tasks(tasks: Vec<TaskHandle>) {
-        futures::future::join_all(tasks.into_iter().map(TaskHandle::stop)).await;
+    fn status(&self, name: &str, e: &Entry) -> ConnectorStatus {
+        let def = e.def();
+        let tasks = e
+            .tasks
+            .iter()
+            .map(|t| {
+                let mut s = t.status.snapshot();
+                s.trace = s
+                    .trace
+                    .map(|tr| secrets::scrub_resolved(&tr, &e.config, &e.resolved, def.as_ref()));
+                s
+            })
+            .collect();
+        ConnectorStatus {
+            name: name.to_owned(),
+            connector: ConnectorState {
+                state: e.state(),
+                worker_id: self.worker_id.clone(),
+                trace: e.trace.clone(),
+            },
+            tasks,
+            kind: "source",
+        }
+    }
+
+    async fn replace(
+        &self,
+        name: &str,
+        checked: Checked,
+        target: TargetState,
+    ) -> Result<ConnectorInfo, HerderError> {
+        let old = self.map().remove(name);
+        if let Some(old) = old {
+            Self::stop_tasks(old.tasks).await;
+        }
+        self.persist(name, &checked.config, target).await?;
+        let entry = self.build(name, checked, target).await;
+        let info = Self::info(name, &entry);
+        self.map().insert(name.to_owned(), entry);
+        Ok(info)
     }
 }
 
-fn scrub_errors(errors: Vec<FieldError>, config: &ConfigMap, def: &ConfigDef) -> Vec<FieldError> {
+fn scrub_errors(
+    errors: Vec<FieldError>,
+    config: &ConfigMap,
+    resolved: &ConfigMap,
+    def: &ConfigDef,
+) -> Vec<FieldError> {
     errors
         .into_iter()
-        .map(|e| FieldError::new(e.field, secrets::scrub(&e.message, config, Some(def))))
+        .map(|e| {
+            let message = secrets::scrub_resolved(&e.message, config, resolved, Some(def));
+            FieldError::new(e.field, message)
+        })
         .collect()
+}
+
+/// Puts placeholders back into a task config built from the resolved config, so task
+/// configs (shown over REST) hold placeholders as written, never resolved values; the
+/// task resolves them again right before it starts.
+fn unresolve(mut task: ConfigMap, raw: &ConfigMap, resolved: &ConfigMap) -> ConfigMap {
+    for (k, v) in task.iter_mut() {
+        if let (Some(r), Some(res)) = (raw.get(k), resolved.get(k)) {
+            if r != res && v == res {
+                v.clone_from(r);
+            }
+        }
+    }
+    task
 }
 
 #[async_trait]
@@ -261,8 +491,8 @@ impl Herder for StandaloneHerder {
         self.registry.find(class).map(|p| p.config_def())
     }
 
-    async fn validate(&self, config: ConfigMap) -> Result<(), Vec<FieldError>> {
-        self.check_live(&config).await.map(|_| ())
+    async fn validate(&self, config: ConfigMap) -> Vec<FieldError> {
+        self.check_live(&config).await.err().unwrap_or_default()
     }
 
     async fn put_connector(
@@ -270,10 +500,9 @@ impl Herder for StandaloneHerder {
         name: &str,
         mut config: ConfigMap,
         mode: PutMode,
+        initial_state: Option<TargetState>,
     ) -> Result<PutOutcome, HerderError> {
-        if self.shutting_down.load(Ordering::SeqCst) {
-            return Err(HerderError::ShuttingDown);
-        }
+        self.refuse_if_shutting_down()?;
         check_connector_name(name).map_err(|e| HerderError::InvalidConfig(vec![e]))?;
         if let Some(inner) = config.remove("name") {
             if inner != name {
@@ -284,13 +513,13 @@ impl Herder for StandaloneHerder {
             }
         }
         let unchanged = {
-            let map = self.connectors.lock().await;
+            let map = self.map();
             if mode == PutMode::CreateOnly && map.contains_key(name) {
                 return Err(HerderError::AlreadyExists(name.to_owned()));
             }
             let normalized = normalize(config.clone()).ok();
             map.get(name)
-                .is_some_and(|rc| Some(&rc.config) == normalized.as_ref())
+                .is_some_and(|e| Some(&e.config) == normalized.as_ref())
         };
         // A config identical to the stored one was validated when it was stored; checking
         // it again would make a restart depend on the source being up.
@@ -301,89 +530,100 @@ impl Herder for StandaloneHerder {
         }
         .map_err(HerderError::InvalidConfig)?;
 
-        let mut map = self.connectors.lock().await;
-        let created = match map.get(name) {
-            Some(_) if mode == PutMode::CreateOnly => {
-                return Err(HerderError::AlreadyExists(name.to_owned()))
+        let _ops = self.ops.lock().await;
+        let existing = {
+            let map = self.map();
+            match map.get(name) {
+                Some(_) if mode == PutMode::CreateOnly => {
+                    return Err(HerderError::AlreadyExists(name.to_owned()))
+                }
+                // Re-putting the same config is a no-op, unless something failed: then it
+                // restarts the connector.
+                Some(e)
+                    if e.config == checked.config && e.trace.is_none() && !e.any_task_failed() =>
+                {
+                    return Ok(PutOutcome {
+                        info: Self::info(name, e),
+                        created: false,
+                    });
+                }
+                Some(e) => Some(e.target),
+                None => None,
             }
-            // Re-putting the same config is a no-op, unless something failed: then it
-            // restarts the connector.
-            Some(existing)
-                if existing.config == checked.config
-                    && existing.state != State::Failed
-                    && !existing
-                        .tasks
-                        .iter()
-                        .any(|t| t.status.snapshot().state == State::Failed) =>
-            {
-                return Ok(PutOutcome {
-                    info: Self::info(name, existing),
-                    created: false,
-                });
-            }
-            Some(_) => false,
-            None => true,
         };
-        if let Some(old) = map.remove(name) {
-            Self::stop_tasks(old.tasks).await;
+        let target = existing.or(initial_state).unwrap_or(TargetState::Started);
+        let info = self.replace(name, checked, target).await?;
+        Ok(PutOutcome {
+            info,
+            created: existing.is_none(),
+        })
+    }
+
+    async fn patch_connector(
+        &self,
+        name: &str,
+        changes: BTreeMap<String, Option<String>>,
+    ) -> Result<PutOutcome, HerderError> {
+        let mut config = self
+            .map()
+            .get(name)
+            .map(|e| e.config.clone())
+            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+        for (k, v) in changes {
+            match v {
+                Some(v) => config.insert(k, v),
+                None => config.remove(&k),
+            };
         }
-        self.store
-            .put_connector(name, &checked.config)
+        self.put_connector(name, config, PutMode::Upsert, None)
             .await
-            .map_err(|e| HerderError::Store(e.to_string()))?;
-        let running = self.start(name, checked).await;
-        let info = Self::info(name, &running);
-        map.insert(name.to_owned(), running);
-        Ok(PutOutcome { info, created })
     }
 
     async fn connectors(&self) -> Vec<String> {
-        self.connectors.lock().await.keys().cloned().collect()
+        self.map().keys().cloned().collect()
     }
 
     async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
-        let map = self.connectors.lock().await;
-        map.get(name)
-            .map(|rc| Self::info(name, rc))
+        self.map()
+            .get(name)
+            .map(|e| Self::info(name, e))
             .ok_or_else(|| HerderError::NotFound(name.to_owned()))
     }
 
     async fn connector_status(&self, name: &str) -> Result<ConnectorStatus, HerderError> {
-        let map = self.connectors.lock().await;
-        let rc = map
+        self.map()
+            .get(name)
+            .map(|e| self.status(name, e))
+            .ok_or_else(|| HerderError::NotFound(name.to_owned()))
+    }
+
+    async fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
+        let map = self.map();
+        let e = map
             .get(name)
             .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-        let def = rc.def();
-        let tasks = rc
-            .tasks
+        let def = e.def();
+        Ok(e.task_configs
             .iter()
-            .map(|t| {
-                let mut s = t.status.snapshot();
-                s.trace = s
-                    .trace
-                    .map(|tr| secrets::scrub(&tr, &rc.config, def.as_ref()));
-                s
+            .enumerate()
+            .map(|(i, c)| TaskInfo {
+                id: TaskId {
+                    connector: name.to_owned(),
+                    task: i as u32,
+                },
+                config: secrets::mask(c, def.as_ref()),
             })
-            .collect();
-        Ok(ConnectorStatus {
-            name: name.to_owned(),
-            connector: ConnectorState {
-                state: rc.state,
-                worker_id: self.worker_id.clone(),
-                trace: rc.trace.clone(),
-            },
-            tasks,
-            kind: "source",
-        })
+            .collect())
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
-        let mut map = self.connectors.lock().await;
-        let rc = map
+        let _ops = self.ops.lock().await;
+        let entry = self
+            .map()
             .remove(name)
             .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
         // Tasks stop (and commit what was acknowledged) before the config goes away.
-        Self::stop_tasks(rc.tasks).await;
+        Self::stop_tasks(entry.tasks).await;
         self.store
             .remove_connector(name)
             .await
@@ -392,21 +632,152 @@ impl Herder for StandaloneHerder {
         Ok(())
     }
 
+    async fn pause(&self, name: &str) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Paused).await
+    }
+
+    async fn resume(&self, name: &str) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Started).await
+    }
+
+    async fn stop(&self, name: &str) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Stopped).await
+    }
+
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<ConnectorStatus, HerderError> {
+        self.refuse_if_shutting_down()?;
+        let _ops = self.ops.lock().await;
+        let mut entry = self
+            .map()
+            .remove(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+        let connector_failed = entry.trace.is_some();
+        if entry.target != TargetState::Stopped && (!only_failed || connector_failed) {
+            let before = entry.task_configs.clone();
+            self.split(name, &mut entry).await;
+            // New task configs mean every task restarts with its new config.
+            if entry.task_configs != before || connector_failed {
+                Self::stop_tasks(std::mem::take(&mut entry.tasks)).await;
+                self.start_tasks(name, &mut entry);
+            }
+        }
+        if include_tasks && entry.target != TargetState::Stopped && !entry.tasks.is_empty() {
+            let mut restarted = Vec::with_capacity(entry.tasks.len());
+            for (id, t) in std::mem::take(&mut entry.tasks).into_iter().enumerate() {
+                let failed = t.status.snapshot().state == State::Failed;
+                if only_failed && !failed {
+                    restarted.push(Some(t));
+                    continue;
+                }
+                t.stop().await;
+                restarted.push(self.spawn_task(name, &entry, id as u32));
+            }
+            entry.tasks = restarted.into_iter().flatten().collect();
+        }
+        let status = self.status(name, &entry);
+        self.map().insert(name.to_owned(), entry);
+        Ok(status)
+    }
+
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
+        self.refuse_if_shutting_down()?;
+        let _ops = self.ops.lock().await;
+        let old = {
+            let mut map = self.map();
+            let e = map
+                .get_mut(name)
+                .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+            let idx = task as usize;
+            if idx >= e.tasks.len() {
+                return Err(HerderError::TaskNotFound(name.to_owned(), task));
+            }
+            // A placeholder keeps the other tasks' positions while this one restarts.
+            e.tasks.remove(idx)
+        };
+        old.stop().await;
+        let mut map = self.map();
+        let e = map
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+        if let Some(h) = self.spawn_task(name, e, task) {
+            let at = (task as usize).min(e.tasks.len());
+            e.tasks.insert(at, h);
+        }
+        Ok(())
+    }
+
+    async fn offsets(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(SourcePartition, SourceOffset)>, HerderError> {
+        if !self.map().contains_key(name) {
+            return Err(HerderError::NotFound(name.to_owned()));
+        }
+        self.store
+            .list(name)
+            .map_err(|e| HerderError::Store(e.to_string()))
+    }
+
+    async fn alter_offsets(
+        &self,
+        name: &str,
+        changes: Vec<(SourcePartition, Option<SourceOffset>)>,
+    ) -> Result<(), HerderError> {
+        let _ops = self.ops.lock().await;
+        self.require_stopped(name)?;
+        self.store
+            .alter(name, &changes)
+            .await
+            .map_err(|e| HerderError::Store(e.to_string()))
+    }
+
+    async fn reset_offsets(&self, name: &str) -> Result<(), HerderError> {
+        let _ops = self.ops.lock().await;
+        self.require_stopped(name)?;
+        self.store
+            .reset(name)
+            .await
+            .map_err(|e| HerderError::Store(e.to_string()))
+    }
+
     fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst) && !self.shutting_down.load(Ordering::SeqCst)
     }
 
     async fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        let mut map = self.connectors.lock().await;
-        let all: Vec<TaskHandle> = map
+        let _ops = self.ops.lock().await;
+        let all: Vec<TaskHandle> = self
+            .map()
             .values_mut()
-            .flat_map(|rc| std::mem::take(&mut rc.tasks))
+            .flat_map(|e| std::mem::take(&mut e.tasks))
             .collect();
         Self::stop_tasks(all).await;
         self.root.cancel();
         if let Err(e) = self.store.flush().await {
             tracing::error!(error = %e, "final store flush failed");
         }
+    }
+}
+
+impl StandaloneHerder {
+    fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
+        let map = self.map();
+        let e = map
+            .get(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+        if e.target != TargetState::Stopped {
+            return Err(HerderError::Conflict(format!(
+                "offsets of {name} can only be changed while it is STOPPED (it is {:?}); \
+                 stop it first with PUT /connectors/{name}/stop",
+                e.state()
+            )));
+        }
+        Ok(())
     }
 }

@@ -68,7 +68,10 @@ impl IntoResponse for ApiError {
 impl From<HerderError> for ApiError {
     fn from(e: HerderError) -> Self {
         match e {
-            HerderError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, e.to_string()),
+            HerderError::NotFound(_) | HerderError::TaskNotFound(..) => {
+                Self::new(StatusCode::NOT_FOUND, e.to_string())
+            }
+            HerderError::Conflict(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             HerderError::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             HerderError::InvalidConfig(errors) => Self::invalid(errors),
             HerderError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),

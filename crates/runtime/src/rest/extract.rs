@@ -51,3 +51,20 @@ impl<S: Send + Sync> FromRequestParts<S> for NamePath {
         Ok(NamePath(name))
     }
 }
+
+/// The `{name}` and `{id}` segments of a task route.
+pub struct TaskPath(pub String, pub u32);
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path((name, id)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
+        let id = id.parse::<u32>().map_err(|_| {
+            ApiError::field("id", format!("a task id is a whole number, got {id:?}"))
+        })?;
+        Ok(TaskPath(name, id))
+    }
+}

@@ -3,51 +3,95 @@
 //! Bodies are parsed by hand from bytes so every malformed body gets the API's JSON
 //! error (naming the field where there is one) instead of a framework default.
 
+pub mod auth;
+mod body;
+mod compat;
+mod connectors;
 mod error;
 mod extract;
+mod lifecycle;
+mod metrics;
+mod plugins;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use connect_api::ConfigMap;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
-use extract::{JsonBody, NamePath};
 
 use crate::error::RuntimeError;
-use crate::herder::{Herder, PutMode};
+use crate::herder::Herder;
+use crate::secrets::Secret;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 type AppState = Arc<dyn Herder>;
 
-/// The API's routes over `herder`.
-pub fn router(herder: Arc<dyn Herder>) -> Router {
+/// The API's routes over `herder`; with a `token`, every route but `/health` requires
+/// `Authorization: Bearer <token>`.
+pub fn router(herder: Arc<dyn Herder>, token: Option<Arc<Secret>>) -> Router {
+    use connectors as c;
+    use lifecycle as l;
     Router::new()
         .route("/", get(root))
         .route("/health", get(health))
-        .route("/connectors", get(list_connectors).post(create_connector))
-        .route("/connectors/list", get(list_connectors))
+        .route("/connectors", get(c::list).post(c::create))
+        .route("/connectors/list", get(c::list))
         .route(
             "/connectors/{name}",
-            get(connector_info)
-                .post(put_flat_connector)
-                .delete(delete_connector),
+            get(c::info).post(c::upsert).delete(c::delete),
         )
-        .route("/connectors/{name}/config", get(connector_config))
-        .route("/connectors/{name}/status", get(connector_status))
-        .route("/connectors/{name}/tasks", get(connector_tasks))
-        .route("/connector-plugins", get(plugins))
-        .route("/plugin/list", get(plugins))
+        .route(
+            "/connectors/{name}/config",
+            get(c::config).put(c::upsert).patch(c::patch),
+        )
+        .route("/connectors/{name}/status", get(c::status))
+        .route("/connectors/{name}/tasks", get(c::tasks))
+        .route("/connectors/{name}/tasks/{id}/status", get(c::task_status))
+        .route(
+            "/connectors/{name}/tasks/{id}/restart",
+            post(l::restart_task),
+        )
+        .route(
+            "/connectors/{name}/pause",
+            put(l::pause).get(compat::get_pause),
+        )
+        .route(
+            "/connectors/{name}/resume",
+            put(l::resume).get(compat::get_resume),
+        )
+        .route(
+            "/connectors/{name}/stop",
+            put(l::stop).get(compat::get_stop),
+        )
+        .route("/connectors/{name}/restart", post(l::restart))
+        .route(
+            "/connectors/{name}/offsets",
+            get(l::offsets)
+                .patch(l::alter_offsets)
+                .delete(l::reset_offsets),
+        )
+        .route("/connectors/{name}/all", get(compat::get_all))
+        .route("/connector-plugins", get(plugins::list))
+        .route("/connector-plugins/{name}/config", get(plugins::config))
+        .route(
+            "/connector-plugins/{name}/config/validate",
+            put(plugins::validate),
+        )
+        .route("/plugin/list", get(plugins::list))
+        .route("/plugin/reload", get(compat::get_reload))
+        .route("/metrics", get(metrics::metrics))
+        .route("/getClusterInfo", get(compat::cluster_info))
+        .route("/allocated/connectors", get(compat::allocated_connectors))
+        .route("/allocated/tasks", get(compat::allocated_tasks))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -57,12 +101,15 @@ pub fn router(herder: Arc<dyn Herder>) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(herder)
+        // Outermost, so unknown routes need the token too.
+        .layer(axum::middleware::from_fn(auth::require_bearer(token)))
 }
 
 /// Serves the API on `addr` until `shutdown` is cancelled; returns the bound address
 /// through `bound` as soon as it listens.
 pub async fn serve(
     herder: Arc<dyn Herder>,
+    token: Option<Arc<Secret>>,
     addr: SocketAddr,
     shutdown: CancellationToken,
     bound: tokio::sync::oneshot::Sender<SocketAddr>,
@@ -75,7 +122,7 @@ pub async fn serve(
         .map_err(|source| RuntimeError::Bind { addr, source })?;
     tracing::info!(%local, "REST API listening");
     let _ = bound.send(local);
-    axum::serve(listener, router(herder))
+    axum::serve(listener, router(herder, token))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .map_err(|source| RuntimeError::Bind { addr, source })
@@ -99,143 +146,4 @@ async fn health(State(h): State<AppState>) -> Response {
         )
             .into_response()
     }
-}
-
-async fn list_connectors(State(h): State<AppState>) -> Json<Vec<String>> {
-    Json(h.connectors().await)
-}
-
-fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "the request body is empty; send a JSON object",
-        ));
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("the request body is not valid JSON: {e}"),
-        )
-    })
-}
-
-/// A flat JSON object of scalar values as a string map; numbers and booleans are
-/// accepted and kept as their text.
-fn config_map(value: &Value, field_prefix: &str) -> Result<ConfigMap, ApiError> {
-    let Value::Object(obj) = value else {
-        return Err(ApiError::field(
-            field_prefix.trim_end_matches('.'),
-            "must be a JSON object of string values",
-        ));
-    };
-    let mut out = ConfigMap::new();
-    let mut errors = Vec::new();
-    for (k, v) in obj {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            _ => {
-                errors.push(connect_api::FieldError::new(
-                    format!("{field_prefix}{k}"),
-                    "must be a string, number or boolean",
-                ));
-                continue;
-            }
-        };
-        out.insert(k.clone(), text);
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(ApiError::invalid(errors))
-    }
-}
-
-async fn create_connector(
-    State(h): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let value = parse_json(&body)?;
-    let name = match value.get("name") {
-        Some(Value::String(n)) => n.clone(),
-        Some(_) => return Err(ApiError::field("name", "must be a string")),
-        None => return Err(ApiError::field("name", "is required")),
-    };
-    let config = match value.get("config") {
-        Some(c) => config_map(c, "config.")?,
-        None => return Err(ApiError::field("config", "is required")),
-    };
-    let out = h.put_connector(&name, config, PutMode::CreateOnly).await?;
-    Ok((StatusCode::CREATED, Json(out.info)).into_response())
-}
-
-async fn put_flat_connector(
-    State(h): State<AppState>,
-    NamePath(name): NamePath,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let value = parse_json(&body)?;
-    let config = config_map(&value, "")?;
-    let out = h.put_connector(&name, config, PutMode::Upsert).await?;
-    let status = if out.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(out.info)).into_response())
-}
-
-async fn connector_info(
-    State(h): State<AppState>,
-    NamePath(name): NamePath,
-) -> Result<Response, ApiError> {
-    Ok(Json(h.connector_info(&name).await?).into_response())
-}
-
-async fn connector_config(
-    State(h): State<AppState>,
-    NamePath(name): NamePath,
-) -> Result<Response, ApiError> {
-    Ok(Json(h.connector_info(&name).await?.config).into_response())
-}
-
-async fn connector_tasks(
-    State(h): State<AppState>,
-    NamePath(name): NamePath,
-) -> Result<Response, ApiError> {
-    Ok(Json(h.connector_info(&name).await?.tasks).into_response())
-}
-
-async fn connector_status(
-    State(h): State<AppState>,
-    NamePath(name): NamePath,
-) -> Result<Response, ApiError> {
-    Ok(Json(h.connector_status(&name).await?).into_response())
-}
-
-async fn delete_connector(
-    State(h): State<AppState>,
-    NamePath(name): NamePath,
-) -> Result<Response, ApiError> {
-    h.delete_connector(&name).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn plugins(State(h): State<AppState>) -> Json<Value> {
-    let list: Vec<Value> = h
-        .plugins()
-        .into_iter()
-        .map(|p| {
-            json!({
-                "class": p.name,
-                "aliases": p.aliases,
-                "type": "source",
-                "version": p.version,
-                "description": p.description,
-            })
-        })
-        .collect();
-    Json(Value::Array(list))
 }

@@ -46,6 +46,16 @@ pub trait OffsetStore: Send + Sync {
         connector: &str,
         offsets: &[(SourcePartition, SourceOffset)],
     ) -> Result<(), StoreError>;
+
+    /// Sets (`Some`) or removes (`None`) offsets atomically, flushed before returning.
+    async fn alter(
+        &self,
+        connector: &str,
+        changes: &[(SourcePartition, Option<SourceOffset>)],
+    ) -> Result<(), StoreError>;
+
+    /// Removes every offset of a connector, flushed before returning.
+    async fn reset(&self, connector: &str) -> Result<(), StoreError>;
 }
 
 /// Whether a connector should run.
@@ -60,14 +70,27 @@ pub enum TargetState {
     Stopped,
 }
 
-/// Connector configs (and their target states), so standalone keeps REST-created
-/// connectors across restarts.
+/// A connector as stored: its config and whether it should run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredConnector {
+    /// The config as written (placeholders unresolved).
+    pub config: ConfigMap,
+    /// Running, paused or stopped.
+    pub target_state: TargetState,
+}
+
+/// Connector configs and target states, so standalone keeps REST-created connectors,
+/// paused or stopped ones included, across restarts.
 #[async_trait]
 pub trait ConfigStore: Send + Sync {
-    /// Stores (or replaces) a connector's config.
-    async fn put_connector(&self, name: &str, config: &ConfigMap) -> Result<(), StoreError>;
-    /// Removes a connector's config.
+    /// Stores (or replaces) a connector.
+    async fn put_connector(
+        &self,
+        name: &str,
+        connector: &StoredConnector,
+    ) -> Result<(), StoreError>;
+    /// Removes a connector.
     async fn remove_connector(&self, name: &str) -> Result<(), StoreError>;
     /// All stored connectors, by name.
-    fn connectors(&self) -> Result<Vec<(String, ConfigMap)>, StoreError>;
+    fn connectors(&self) -> Result<Vec<(String, StoredConnector)>, StoreError>;
 }

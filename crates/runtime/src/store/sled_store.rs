@@ -9,7 +9,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use connect_api::{ConfigMap, SourceOffset, SourcePartition};
 
-use super::{ConfigStore, OffsetStore, StoreError};
+use super::{ConfigStore, OffsetStore, StoreError, StoredConnector, TargetState};
 use crate::error::RuntimeError;
 
 /// Configs and offsets in one sled database.
@@ -106,12 +106,47 @@ impl OffsetStore for SledStore {
         self.db.flush_async().await?;
         Ok(())
     }
+
+    async fn alter(
+        &self,
+        connector: &str,
+        changes: &[(SourcePartition, Option<SourceOffset>)],
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (partition, offset) in changes {
+            let key = offset_key(connector, partition);
+            match offset {
+                Some(o) => batch.insert(key, o.to_canonical_bytes()),
+                None => batch.remove(key),
+            }
+        }
+        self.offsets.apply_batch(batch)?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    async fn reset(&self, connector: &str) -> Result<(), StoreError> {
+        let mut prefix = connector.as_bytes().to_vec();
+        prefix.push(0);
+        let mut batch = sled::Batch::default();
+        for item in self.offsets.scan_prefix(&prefix) {
+            let (key, _) = item?;
+            batch.remove(key);
+        }
+        self.offsets.apply_batch(batch)?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl ConfigStore for SledStore {
-    async fn put_connector(&self, name: &str, config: &ConfigMap) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(config).map_err(|e| corrupt(name.as_bytes(), e))?;
+    async fn put_connector(
+        &self,
+        name: &str,
+        connector: &StoredConnector,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(connector).map_err(|e| corrupt(name.as_bytes(), e))?;
         self.configs.insert(name.as_bytes(), bytes)?;
         self.db.flush_async().await?;
         Ok(())
@@ -123,13 +158,21 @@ impl ConfigStore for SledStore {
         Ok(())
     }
 
-    fn connectors(&self) -> Result<Vec<(String, ConfigMap)>, StoreError> {
+    fn connectors(&self) -> Result<Vec<(String, StoredConnector)>, StoreError> {
         let mut out = Vec::new();
         for item in self.configs.iter() {
             let (key, value) = item?;
             let name = String::from_utf8(key.to_vec()).map_err(|e| corrupt(&key, e))?;
-            let config: ConfigMap = serde_json::from_slice(&value).map_err(|e| corrupt(&key, e))?;
-            out.push((name, config));
+            // The first format stored the bare config map; read it as a running connector.
+            let stored = match serde_json::from_slice::<StoredConnector>(&value) {
+                Ok(s) => s,
+                Err(_) => StoredConnector {
+                    config: serde_json::from_slice::<ConfigMap>(&value)
+                        .map_err(|e| corrupt(&key, e))?,
+                    target_state: TargetState::Started,
+                },
+            };
+            out.push((name, stored));
         }
         Ok(out)
     }
@@ -167,10 +210,47 @@ mod tests {
     async fn connector_configs_round_trip_and_delete() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
-        let cfg: ConfigMap = [("k".to_string(), "v".to_string())].into();
-        store.put_connector("c1", &cfg).await.unwrap();
-        assert_eq!(store.connectors().unwrap(), vec![("c1".to_string(), cfg)]);
+        let stored = StoredConnector {
+            config: [("k".to_string(), "v".to_string())].into(),
+            target_state: TargetState::Paused,
+        };
+        store.put_connector("c1", &stored).await.unwrap();
+        assert_eq!(
+            store.connectors().unwrap(),
+            vec![("c1".to_string(), stored)]
+        );
         store.remove_connector("c1").await.unwrap();
         assert!(store.connectors().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn offsets_can_be_altered_and_reset_per_connector() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let off = SourceOffset::try_from(json!({"v": 1})).unwrap();
+        store
+            .put_all("a", &[(part("i1"), off.clone()), (part("i2"), off.clone())])
+            .await
+            .unwrap();
+        store
+            .put_all("b", &[(part("i1"), off.clone())])
+            .await
+            .unwrap();
+        let moved = SourceOffset::try_from(json!({"v": 9})).unwrap();
+        store
+            .alter(
+                "a",
+                &[(part("i1"), Some(moved.clone())), (part("i2"), None)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.list("a").unwrap(), vec![(part("i1"), moved)]);
+        store.reset("a").await.unwrap();
+        assert!(store.list("a").unwrap().is_empty());
+        assert_eq!(
+            store.list("b").unwrap().len(),
+            1,
+            "other connectors untouched"
+        );
     }
 }

@@ -1,0 +1,99 @@
+//! `GET /metrics`: per-task counters and gauges in the Prometheus text format (0.0.4),
+//! read from the same task statuses the REST API shows.
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::status::State as TaskState;
+
+/// Label values escaped as the text format requires.
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+const STATES: [(TaskState, &str); 6] = [
+    (TaskState::Unassigned, "UNASSIGNED"),
+    (TaskState::Running, "RUNNING"),
+    (TaskState::Paused, "PAUSED"),
+    (TaskState::Stopped, "STOPPED"),
+    (TaskState::Failed, "FAILED"),
+    (TaskState::Restarting, "RESTARTING"),
+];
+
+/// Reads one value of a task's status.
+type Getter = fn(&crate::status::TaskStatus) -> u64;
+
+/// Renders every task's metrics.
+pub async fn metrics(State(h): State<AppState>) -> Response {
+    let mut rows: Vec<(String, u32, crate::status::TaskStatus)> = Vec::new();
+    for name in h.connectors().await {
+        if let Ok(s) = h.connector_status(&name).await {
+            rows.extend(s.tasks.into_iter().map(|t| (name.clone(), t.id, t)));
+        }
+    }
+    let mut out = String::new();
+    let families: [(&str, &str, &str, Getter); 4] = [
+        (
+            "rmq_connect_task_records_polled_total",
+            "counter",
+            "Records returned by the task's poll.",
+            |t| t.records_polled,
+        ),
+        (
+            "rmq_connect_task_records_sent_total",
+            "counter",
+            "Records acknowledged by RocketMQ.",
+            |t| t.records_sent,
+        ),
+        (
+            "rmq_connect_task_records_in_flight",
+            "gauge",
+            "Records sent and not yet acknowledged.",
+            |t| t.records_in_flight,
+        ),
+        (
+            "rmq_connect_task_restarts_total",
+            "counter",
+            "Automatic and requested restarts of the task.",
+            |t| u64::from(t.restarts),
+        ),
+    ];
+    for (metric, kind, help, get) in families {
+        let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} {kind}");
+        for (c, id, t) in &rows {
+            let _ = writeln!(
+                out,
+                "{metric}{{connector=\"{}\",task=\"{id}\",worker=\"{}\"}} {}",
+                esc(c),
+                esc(&t.worker_id),
+                get(t)
+            );
+        }
+    }
+    let metric = "rmq_connect_task_state";
+    let _ = writeln!(
+        out,
+        "# HELP {metric} 1 for the task's current state, 0 for the others.\n# TYPE {metric} gauge"
+    );
+    for (c, id, t) in &rows {
+        for (state, label) in STATES {
+            let _ = writeln!(
+                out,
+                "{metric}{{connector=\"{}\",task=\"{id}\",state=\"{label}\"}} {}",
+                esc(c),
+                u8::from(t.state == state)
+            );
+        }
+    }
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        out,
+    )
+        .into_response()
+}
