@@ -15,6 +15,128 @@ pub const TOPIC: &str = "connect.topicname";
 /// The value converter (`value.converter`).
 pub const VALUE_CONVERTER: &str = "value.converter";
 
+/// How records are sent (`send.mode`): `sync`, `async` or `oneway`.
+pub const SEND_MODE: &str = "send.mode";
+/// What to do with a record that cannot be converted or sent (`errors.tolerance`).
+pub const ERRORS_TOLERANCE: &str = "errors.tolerance";
+/// How long retriable failures are retried before they count as failures, ms
+/// (`errors.retry.timeout`; -1 retries for ever).
+pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
+/// Longest back-off between retries, ms (`errors.retry.delay.max.ms`).
+pub const ERRORS_RETRY_DELAY_MAX: &str = "errors.retry.delay.max.ms";
+/// A constant tag for messages whose record has none (`message.tags`).
+pub const MESSAGE_TAGS: &str = "message.tags";
+/// Constant user properties added to every message, `k1=v1,k2=v2` (`message.properties`).
+pub const MESSAGE_PROPERTIES: &str = "message.properties";
+
+/// Default longest back-off between retries.
+pub const DEFAULT_RETRY_DELAY_MAX_MS: u64 = 10_000;
+
+/// How the task loop sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMode {
+    /// One batch at a time, each acknowledged before the next is sent.
+    Sync,
+    /// Several batches in flight, acknowledged in order (the default).
+    Async,
+    /// Fire and forget: no acknowledgement, so offsets move when the send was handed to
+    /// the network. Possibly lossy (a broker failure loses what was in transit).
+    Oneway,
+}
+
+/// What the task does with a record that cannot be converted or is not a valid
+/// RocketMQ message (for example one over 4 MiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tolerance {
+    /// Fail the task, naming the record.
+    None,
+    /// Skip the record, count it in `records_failed` and log it.
+    All,
+}
+
+/// The delivery settings of a connector's tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryConfig {
+    /// Sync, async or oneway sends.
+    pub send_mode: SendMode,
+    /// Skip or fail on bad records.
+    pub tolerance: Tolerance,
+    /// How long retriable failures are retried; `None` for ever.
+    pub retry_timeout: Option<std::time::Duration>,
+    /// Longest back-off between retries.
+    pub retry_delay_max: std::time::Duration,
+    /// Tag for records that carry none.
+    pub tags: Option<String>,
+    /// Properties added to every message.
+    pub properties: Vec<(String, String)>,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            send_mode: SendMode::Async,
+            tolerance: Tolerance::None,
+            retry_timeout: None,
+            retry_delay_max: std::time::Duration::from_millis(DEFAULT_RETRY_DELAY_MAX_MS),
+            tags: None,
+            properties: Vec::new(),
+        }
+    }
+}
+
+fn parse_delivery(r: &mut ConfigReader<'_>) -> DeliveryConfig {
+    let mut d = DeliveryConfig::default();
+    match r.optional_str(SEND_MODE).as_deref() {
+        None | Some("async") => {}
+        Some("sync") => d.send_mode = SendMode::Sync,
+        Some("oneway") => d.send_mode = SendMode::Oneway,
+        Some(other) => r.error(
+            SEND_MODE,
+            format!("must be sync, async or oneway, got {other:?}"),
+        ),
+    }
+    match r.optional_str(ERRORS_TOLERANCE).as_deref() {
+        None | Some("none") => {}
+        Some("all") => d.tolerance = Tolerance::All,
+        Some(other) => r.error(
+            ERRORS_TOLERANCE,
+            format!("must be none or all, got {other:?}"),
+        ),
+    }
+    let timeout = r.number_or::<i64>(ERRORS_RETRY_TIMEOUT, -1, -1..=i64::MAX);
+    d.retry_timeout = u64::try_from(timeout)
+        .ok()
+        .map(std::time::Duration::from_millis);
+    d.retry_delay_max = std::time::Duration::from_millis(r.number_or::<u64>(
+        ERRORS_RETRY_DELAY_MAX,
+        DEFAULT_RETRY_DELAY_MAX_MS,
+        1..=3_600_000,
+    ));
+    d.tags = r.optional_str(MESSAGE_TAGS);
+    if let Some(t) = &d.tags {
+        if t.contains("||") || t.chars().any(char::is_control) {
+            r.error(
+                MESSAGE_TAGS,
+                "must be one tag: no '||' and no control characters",
+            );
+        }
+    }
+    if let Some(props) = r.optional_str(MESSAGE_PROPERTIES) {
+        for pair in props.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => d
+                    .properties
+                    .push((k.trim().to_owned(), v.trim().to_owned())),
+                _ => r.error(
+                    MESSAGE_PROPERTIES,
+                    format!("{pair:?} is not name=value; write k1=v1,k2=v2"),
+                ),
+            }
+        }
+    }
+    d
+}
+
 /// Legacy dashed key → dotted key.
 const ALIASES: &[(&str, &str)] = &[
     ("connector-class", CONNECTOR_CLASS),
@@ -78,6 +200,8 @@ pub struct FrameworkConfig {
     pub topic: Option<String>,
     /// Name of the value converter.
     pub value_converter: String,
+    /// Send mode, error handling, tags and properties.
+    pub delivery: DeliveryConfig,
 }
 
 impl FrameworkConfig {
@@ -98,11 +222,13 @@ impl FrameworkConfig {
         if let Err(e) = connect_converters::converter_by_name(&value_converter) {
             r.error(VALUE_CONVERTER, e.to_string());
         }
+        let delivery = parse_delivery(&mut r);
         r.finish(Self {
             class,
             max_tasks,
             topic,
             value_converter,
+            delivery,
         })
     }
 }
@@ -146,5 +272,35 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, [CONNECTOR_CLASS, MAX_TASKS, TOPIC, VALUE_CONVERTER]);
+    }
+
+    #[test]
+    fn delivery_keys_are_parsed_and_checked() {
+        let fw = FrameworkConfig::parse(&map(&[
+            ("connector.class", "x"),
+            ("send.mode", "sync"),
+            ("errors.tolerance", "all"),
+            ("errors.retry.timeout", "30000"),
+            ("message.tags", "orders"),
+            ("message.properties", "source=es, env=prod"),
+        ]))
+        .unwrap();
+        assert_eq!(fw.delivery.send_mode, SendMode::Sync);
+        assert_eq!(fw.delivery.tolerance, Tolerance::All);
+        assert_eq!(
+            fw.delivery.retry_timeout,
+            Some(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(fw.delivery.tags.as_deref(), Some("orders"));
+        assert_eq!(fw.delivery.properties.len(), 2);
+        let errs = FrameworkConfig::parse(&map(&[
+            ("connector.class", "x"),
+            ("send.mode", "fast"),
+            ("errors.tolerance", "some"),
+            ("message.properties", "novalue"),
+        ]))
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, [SEND_MODE, ERRORS_TOLERANCE, MESSAGE_PROPERTIES]);
     }
 }

@@ -22,6 +22,13 @@ pub trait MessageSink: Send + Sync + 'static {
     /// was acknowledged.
     async fn send_batch(&self, batch: &[OutMessage]) -> Result<(), SendError>;
 
+    /// Sends each message without waiting for an acknowledgement (`send.mode=oneway`);
+    /// `Ok` means handed to the network, not stored. Sinks without a fire-and-forget
+    /// path send normally.
+    async fn send_oneway(&self, batch: &[OutMessage]) -> Result<(), SendError> {
+        self.send_batch(batch).await
+    }
+
     /// Makes sure `topic` exists (best effort; brokers may also auto-create).
     async fn ensure_topic(&self, _topic: &str) -> Result<(), SendError> {
         Ok(())
@@ -73,6 +80,16 @@ impl MessageSink for RocketMqSink {
                     outcome.status
                 ),
             });
+        }
+        Ok(())
+    }
+
+    async fn send_oneway(&self, batch: &[OutMessage]) -> Result<(), SendError> {
+        for m in batch {
+            self.producer
+                .send_oneway(m.clone())
+                .await
+                .map_err(send_error)?;
         }
         Ok(())
     }

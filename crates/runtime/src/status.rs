@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Connector and task states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum State {
     /// Not running anywhere yet.
@@ -25,7 +25,7 @@ pub enum State {
 }
 
 /// What a task reports about itself.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskStatus {
     /// The task's number.
     pub id: u32,
@@ -44,6 +44,17 @@ pub struct TaskStatus {
     pub records_sent: u64,
     /// Records sent and not yet acknowledged.
     pub records_in_flight: u64,
+    /// Records skipped because they could not be converted or sent
+    /// (`errors.tolerance=all`).
+    pub records_failed: u64,
+    /// Batches acknowledged by RocketMQ.
+    pub batches_acked: u64,
+    /// Sum of the batches' send-to-acknowledgement times, ms.
+    pub batch_latency_ms_total: u64,
+    /// Offset commits written to the store.
+    pub commits: u64,
+    /// Sum of the commits' write-and-flush times, ms.
+    pub commit_latency_ms_total: u64,
     /// Committed position per partition (partition JSON → offset JSON).
     pub position: BTreeMap<String, Value>,
 }
@@ -64,6 +75,11 @@ impl StatusCell {
             records_polled: 0,
             records_sent: 0,
             records_in_flight: 0,
+            records_failed: 0,
+            batches_acked: 0,
+            batch_latency_ms_total: 0,
+            commits: 0,
+            commit_latency_ms_total: 0,
             position: BTreeMap::new(),
         })))
     }

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::connector_config::{DeliveryConfig, SendMode, Tolerance};
 use crate::sink::{MessageSink, SendError};
 use crate::status::{State, StatusCell};
 use crate::store::OffsetStore;
@@ -114,6 +115,11 @@ pub struct TaskRun {
     pub converter: Arc<dyn Converter>,
     /// Topic for records without their own.
     pub default_topic: Option<String>,
+    /// Send mode, error tolerance, retry limits, default tags and properties.
+    pub delivery: DeliveryConfig,
+    /// Hides secret values (also resolved placeholders) in anything the loop logs or
+    /// reports.
+    pub redact: Redactor,
     /// Where messages go.
     pub sink: Arc<dyn MessageSink>,
     /// Where offsets go.
@@ -122,6 +128,14 @@ pub struct TaskRun {
     pub status: StatusCell,
     /// Loop tunables.
     pub settings: LoopSettings,
+}
+
+/// Hides secrets in a text.
+pub type Redactor = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// A redactor that changes nothing (for tests and connectors without secrets).
+pub fn no_redaction() -> Redactor {
+    Arc::new(str::to_owned)
 }
 
 /// Creates unstarted task instances.
@@ -216,7 +230,7 @@ impl OffsetReader for StoreReader {
 
 /// A batch handed to the committer: the send under way and the offsets it would commit.
 struct Pending {
-    send: JoinHandle<Result<(), SendError>>,
+    send: JoinHandle<Result<Duration, SendError>>,
     offsets: Vec<(SourcePartition, SourceOffset)>,
     records: u64,
 }
@@ -333,7 +347,12 @@ async fn poll_loop(
     cancel: &CancellationToken,
     mut paused: watch::Receiver<bool>,
 ) -> Result<(), String> {
-    let settings = run.settings.clone();
+    let mut settings = run.settings.clone();
+    settings.backoff_max = run.delivery.retry_delay_max;
+    if run.delivery.send_mode == SendMode::Sync {
+        // Each batch is acknowledged before the next one is sent.
+        settings.max_in_flight_batches = 1;
+    }
     let permits = Arc::new(Semaphore::new(settings.max_in_flight_batches));
     let (pending_tx, pending_rx) = mpsc::channel::<Pending>(settings.max_in_flight_batches);
     // Sends in flight are aborted only if a graceful stop outlasts its deadline.
@@ -355,6 +374,7 @@ async fn poll_loop(
 
     let mut failure: Option<String> = None;
     let mut backoff = settings.backoff_initial;
+    let mut poll_failing_since: Option<Instant> = None;
     'poll: loop {
         if committed.swap(false, Ordering::AcqRel) {
             if let Err(e) = task.commit().await {
@@ -385,12 +405,22 @@ async fn poll_loop(
         let records = match polled {
             Ok(r) => {
                 backoff = settings.backoff_initial;
+                poll_failing_since = None;
                 r
             }
-            Err(e) if e.is_retriable() => {
-                tracing::warn!(connector = %run.connector, task = run.task_id, error = %e.chain(), "poll failed, backing off");
+            Err(e)
+                if e.is_retriable()
+                    && !run.delivery.retry_timeout.is_some_and(|t| {
+                        poll_failing_since
+                            .get_or_insert_with(Instant::now)
+                            .elapsed()
+                            > t
+                    }) =>
+            {
+                let trace = (run.redact)(&e.chain());
+                tracing::warn!(connector = %run.connector, task = run.task_id, error = %trace, "poll failed, backing off");
                 run.status
-                    .update(|s| s.trace = Some(format!("retrying poll: {}", e.chain())));
+                    .update(|s| s.trace = Some(format!("retrying poll: {trace}")));
                 if !sleep_or_cancel(backoff, &poll_cancel).await {
                     break;
                 }
@@ -398,7 +428,14 @@ async fn poll_loop(
                 continue;
             }
             Err(e) => {
-                failure = Some(e.chain());
+                failure = Some(match poll_failing_since {
+                    Some(since) if e.is_retriable() => format!(
+                        "gave up after retrying for {:?} (errors.retry.timeout): {}",
+                        since.elapsed(),
+                        e.chain()
+                    ),
+                    _ => e.chain(),
+                });
                 break;
             }
         };
@@ -428,8 +465,13 @@ async fn poll_loop(
             let records = batch.messages.len() as u64;
             run.status.update(|s| s.records_in_flight += records);
             let send = tokio::spawn(send_with_retry(
-                run.sink.clone(),
-                batch.messages,
+                SendJob {
+                    sink: run.sink.clone(),
+                    messages: batch.messages,
+                    oneway: run.delivery.send_mode == SendMode::Oneway,
+                    retry_timeout: run.delivery.retry_timeout,
+                    redact: run.redact.clone(),
+                },
                 permit,
                 settings.clone(),
                 hard_stop.clone(),
@@ -506,25 +548,39 @@ fn build_batches(
                 )
             }
         };
-        let body = run.converter.convert(&rec.value).map_err(|e| {
-            format!(
-                "cannot convert record {}: {e}",
-                rec.key.as_deref().unwrap_or("(no key)")
-            )
-        })?;
-        let msg = OutMessage {
-            topic,
-            key: rec.key,
-            tags: rec.tags,
-            properties: rec.properties,
-            body,
+        let key_text = rec.key.clone().unwrap_or_else(|| "(no key)".to_owned());
+        let converted = run
+            .converter
+            .convert(&rec.value)
+            .map_err(|e| format!("cannot convert record {key_text}: {e}"))
+            .and_then(|body| {
+                let mut properties = rec.properties;
+                properties.extend(run.delivery.properties.iter().cloned());
+                let msg = OutMessage {
+                    topic,
+                    key: rec.key,
+                    tags: rec.tags.or_else(|| run.delivery.tags.clone()),
+                    properties,
+                    body,
+                };
+                connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES)
+                    .map(|size| (msg, size))
+                    .map_err(|e| format!("record {key_text} cannot be sent to RocketMQ: {e}"))
+            });
+        let (msg, size) = match converted {
+            Ok(ok) => ok,
+            Err(reason) if run.delivery.tolerance == Tolerance::All => {
+                // Skipped, counted and logged; its offset still moves with the batch so
+                // the record is not read again.
+                tracing::warn!(connector = %run.connector, task = run.task_id, reason = %(run.redact)(&reason), "skipping a bad record (errors.tolerance=all)");
+                run.status.update(|s| s.records_failed += 1);
+                if let Some(offset) = rec.offset {
+                    cur_offsets.insert(rec.partition, offset);
+                }
+                continue;
+            }
+            Err(reason) => return Err(reason),
         };
-        let size = connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES).map_err(|e| {
-            format!(
-                "record {} cannot be sent to RocketMQ: {e}",
-                msg.key.as_deref().unwrap_or("(no key)")
-            )
-        })?;
         let topic_changed = cur.messages.first().is_some_and(|m| m.topic != msg.topic);
         if !cur.messages.is_empty()
             && (topic_changed
@@ -540,7 +596,8 @@ fn build_batches(
         }
         cur.messages.push(msg);
     }
-    if !cur.messages.is_empty() {
+    // A batch with offsets but no message (every record skipped) still carries them.
+    if !cur.messages.is_empty() || !cur_offsets.is_empty() {
         out.push(finish(&mut cur, &mut cur_offsets));
     }
     Ok(out)
@@ -550,25 +607,59 @@ fn build_batches(
 /// not committed and will be read again, but the task did not fail.
 const ABANDONED: &str = "abandoned at shutdown";
 
-async fn send_with_retry(
+/// One batch to send.
+struct SendJob {
     sink: Arc<dyn MessageSink>,
     messages: Vec<OutMessage>,
+    oneway: bool,
+    retry_timeout: Option<Duration>,
+    redact: Redactor,
+}
+
+/// Sends a batch, retrying retriable failures with back-off (for ever, or until
+/// `errors.retry.timeout`); returns the time from the first send to the acknowledgement.
+async fn send_with_retry(
+    job: SendJob,
     _permit: OwnedSemaphorePermit,
     settings: LoopSettings,
     hard_stop: CancellationToken,
     status: StatusCell,
-) -> Result<(), SendError> {
+) -> Result<Duration, SendError> {
+    let SendJob {
+        sink,
+        messages,
+        oneway,
+        retry_timeout,
+        redact,
+    } = job;
+    let started = Instant::now();
+    if messages.is_empty() {
+        return Ok(Duration::ZERO);
+    }
     let mut backoff = settings.backoff_initial;
     loop {
         let res = tokio::select! {
             _ = hard_stop.cancelled() => return Err(SendError { retriable: true, message: ABANDONED.into() }),
-            r = sink.send_batch(&messages) => r,
+            r = async {
+                if oneway { sink.send_oneway(&messages).await } else { sink.send_batch(&messages).await }
+            } => r,
         };
         match res {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(started.elapsed()),
+            Err(e) if e.retriable && retry_timeout.is_some_and(|t| started.elapsed() > t) => {
+                return Err(SendError {
+                    retriable: false,
+                    message: format!(
+                        "gave up after retrying for {:?} (errors.retry.timeout): {}",
+                        started.elapsed(),
+                        redact(&e.message)
+                    ),
+                });
+            }
             Err(e) if e.retriable => {
-                tracing::warn!(error = %e, records = messages.len(), "send failed, retrying the batch");
-                status.update(|s| s.trace = Some(format!("retrying send: {e}")));
+                let text = redact(&e.message);
+                tracing::warn!(error = %text, records = messages.len(), "send failed, retrying the batch");
+                status.update(|s| s.trace = Some(format!("retrying send: {text}")));
                 if !sleep_or_cancel(backoff, &hard_stop).await {
                     return Err(SendError {
                         retriable: true,
@@ -624,8 +715,12 @@ async fn commit_loop(
         };
         status.update(|s| s.records_in_flight = s.records_in_flight.saturating_sub(records));
         match res {
-            Ok(()) => {
-                status.update(|s| s.records_sent += records);
+            Ok(latency) => {
+                status.update(|s| {
+                    s.records_sent += records;
+                    s.batches_acked += 1;
+                    s.batch_latency_ms_total += latency.as_millis() as u64;
+                });
                 dirty.extend(p.offsets);
             }
             Err(e) if e.message == ABANDONED => {
@@ -672,11 +767,15 @@ async fn commit(
         return Ok(());
     }
     let offsets: Vec<_> = dirty.drain().collect();
+    let started = Instant::now();
     store
         .put_all(connector, &offsets)
         .await
         .map_err(|e| format!("cannot commit offsets: {e}"))?;
+    let took = started.elapsed();
     status.update(|s| {
+        s.commits += 1;
+        s.commit_latency_ms_total += took.as_millis() as u64;
         for (p, o) in offsets {
             let key = String::from_utf8_lossy(&p.to_canonical_bytes()).into_owned();
             s.position.insert(key, serde_json::Value::from(o));

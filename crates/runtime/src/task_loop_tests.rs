@@ -14,6 +14,7 @@ use connect_rocketmq::OutMessage;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use crate::connector_config::{DeliveryConfig, Tolerance};
 use crate::sink::{MessageSink, SendError};
 use crate::status::{State, StatusCell};
 use crate::store::{OffsetStore, SledStore};
@@ -118,6 +119,8 @@ fn run_with_poll(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64, per_pol
         }),
         converter: Arc::new(JsonConverter),
         default_topic: Some("t".into()),
+        delivery: Default::default(),
+        redact: crate::task_loop::no_redaction(),
         sink,
         offsets: store,
         status: StatusCell::new(0, "w"),
@@ -301,4 +304,109 @@ async fn a_paused_task_sends_nothing_until_resumed() {
     wait_until(|| status.snapshot().state == State::Paused).await;
     handle.stop().await;
     assert_eq!(sink.acked.lock().unwrap().len(), 200);
+}
+
+/// Emits one record of more than 4 MiB between two small ones.
+struct OversizedTask {
+    done: bool,
+}
+
+#[async_trait]
+impl SourceTask for OversizedTask {
+    async fn start(&mut self, _ctx: TaskContext) -> Result<(), ConnectError> {
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        if self.done {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            return Ok(Vec::new());
+        }
+        self.done = true;
+        let big = "x".repeat(5 * 1024 * 1024);
+        Ok([
+            ("k0", json!({"n": 0})),
+            ("big", json!({"b": big})),
+            ("k2", json!({"n": 2})),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (k, v))| {
+            let off = SourceOffset::try_from(json!({"next": i + 1})).unwrap();
+            SourceRecord::new(partition(), Some(off), RecordValue::Json(v)).with_key(k)
+        })
+        .collect())
+    }
+}
+
+fn oversized_run(sink: Arc<FakeSink>, store: Arc<SledStore>, tolerance: Tolerance) -> TaskRun {
+    let mut run = run_with(sink, store, 0);
+    run.factory = Arc::new(|| Box::new(OversizedTask { done: false }));
+    run.delivery = DeliveryConfig {
+        tolerance,
+        tags: Some("from-es".into()),
+        properties: vec![("source".into(), "test".into())],
+        ..DeliveryConfig::default()
+    };
+    run
+}
+
+#[tokio::test]
+async fn tolerance_all_skips_and_counts_an_oversized_record_and_moves_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    let handle = spawn(
+        oversized_run(sink.clone(), store.clone(), Tolerance::All),
+        &CancellationToken::new(),
+        false,
+    );
+    wait_until(|| committed(&store) == Some(3)).await;
+    let status = handle.status.snapshot();
+    handle.stop().await;
+    assert_eq!(status.records_failed, 1);
+    assert_eq!(status.state, State::Running);
+    assert_eq!(*sink.acked.lock().unwrap(), ["k0", "k2"]);
+}
+
+#[tokio::test]
+async fn tolerance_none_fails_the_task_naming_the_oversized_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    let handle = spawn(
+        oversized_run(sink.clone(), store.clone(), Tolerance::None),
+        &CancellationToken::new(),
+        false,
+    );
+    let status = handle.status.clone();
+    wait_until(|| status.snapshot().state == State::Failed).await;
+    handle.stop().await;
+    let trace = status.snapshot().trace.unwrap_or_default();
+    assert!(trace.contains("big"), "{trace}");
+    assert_eq!(
+        committed(&store),
+        None,
+        "nothing after the bad record was committed"
+    );
+}
+
+#[tokio::test]
+async fn a_send_retry_timeout_turns_endless_retriable_failures_into_a_task_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let sink = Arc::new(FakeSink::default());
+    sink.script
+        .lock()
+        .unwrap()
+        .extend(std::iter::repeat_n(Some(true), 10_000));
+    let mut run = run_with(sink.clone(), store.clone(), 100);
+    run.delivery.retry_timeout = Some(Duration::from_millis(50));
+    run.delivery.retry_delay_max = Duration::from_millis(5);
+    let handle = spawn(run, &CancellationToken::new(), false);
+    let status = handle.status.clone();
+    wait_until(|| status.snapshot().state == State::Failed).await;
+    handle.stop().await;
+    let trace = status.snapshot().trace.unwrap_or_default();
+    assert!(trace.contains("errors.retry.timeout"), "{trace}");
 }

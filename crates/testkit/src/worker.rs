@@ -53,13 +53,25 @@ impl WorkerProcess {
         worker_id: &str,
         connectors: &[(String, Value)],
     ) -> anyhow::Result<Self> {
+        Self::start_with(dir, worker_id, connectors, "", &[]).await
+    }
+
+    /// Like [`WorkerProcess::start`], with extra worker conf lines, environment
+    /// variables, and the REST token (if `extra_conf` sets one) used by every request.
+    pub async fn start_with(
+        dir: &Path,
+        worker_id: &str,
+        connectors: &[(String, Value)],
+        extra_conf: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let port = free_port()?;
         let conf = dir.join("worker.conf");
         std::fs::write(
             &conf,
             format!(
-                "workerId={worker_id}\nhttpPort={port}\nstorePathRootDir={}\nnamesrvAddr={}\n",
+                "workerId={worker_id}\nhttpPort={port}\nstorePathRootDir={}\nnamesrvAddr={}\n{extra_conf}\n",
                 dir.join("store").display(),
                 crate::namesrv_addr()
             ),
@@ -84,16 +96,30 @@ impl WorkerProcess {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
             .context("cannot start rmq-connect")?;
+        let token = extra_conf
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("rest.auth.token="))
+            .map(str::trim);
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(t) = token {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {t}"))?,
+            );
+        }
         let mut w = Self {
             child: Some(child),
             dir: dir.to_path_buf(),
             port,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()?,
         };
         w.wait_ready(Duration::from_secs(60)).await?;
         Ok(w)

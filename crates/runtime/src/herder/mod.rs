@@ -25,7 +25,7 @@ pub enum PutMode {
 }
 
 /// A task's identity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskId {
     /// Connector name.
     pub connector: String,
@@ -34,21 +34,23 @@ pub struct TaskId {
 }
 
 /// A connector's config (secrets hidden) and tasks.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorInfo {
     /// Name.
     pub name: String,
     /// Config with secret values shown as `[hidden]`.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub config: ConfigMap,
     /// Its tasks.
     pub tasks: Vec<TaskId>,
     /// Always `source` for now.
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "source")]
     pub kind: &'static str,
 }
 
 /// The connector-level part of a status.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorState {
     /// State.
     pub state: State,
@@ -60,7 +62,7 @@ pub struct ConnectorState {
 }
 
 /// A connector's status and its tasks' statuses.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorStatus {
     /// Name.
     pub name: String,
@@ -70,15 +72,17 @@ pub struct ConnectorStatus {
     pub tasks: Vec<TaskStatus>,
     /// Always `source` for now.
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "source")]
     pub kind: &'static str,
 }
 
 /// One task's config (secrets hidden).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskInfo {
     /// The task's identity.
     pub id: TaskId,
     /// Its config.
+    #[schema(value_type = BTreeMap<String, String>)]
     pub config: ConfigMap,
 }
 
@@ -164,19 +168,28 @@ pub trait Herder: Send + Sync {
     async fn shutdown(&self);
 }
 
-/// Checks a connector name against `^[A-Za-z0-9._-]{1,128}$`.
+/// Names a connector may not take: `list` is the RocketMQ Connect route
+/// `GET /connectors/list`, and names of dots vanish from URLs.
+const RESERVED_NAMES: &[&str] = &["list"];
+
+/// Checks a connector name against `^[A-Za-z0-9._-]{1,128}$`, minus reserved names.
 pub fn check_connector_name(name: &str) -> Result<(), FieldError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(FieldError::new(
+    if !ok {
+        return Err(FieldError::new(
             "name",
             "must be 1 to 128 characters of letters, digits, '.', '_' or '-'",
-        ))
+        ));
     }
+    if RESERVED_NAMES.contains(&name) || name.chars().all(|c| c == '.') {
+        return Err(FieldError::new(
+            "name",
+            format!("{name:?} is reserved (it collides with a route or vanishes from URLs)"),
+        ));
+    }
+    Ok(())
 }

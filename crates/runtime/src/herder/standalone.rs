@@ -274,6 +274,7 @@ impl StandaloneHerder {
 
     fn spawn_task(&self, name: &str, entry: &Entry, task_id: u32) -> Option<TaskHandle> {
         let plugin = entry.plugin.clone()?;
+        let plugin_def = plugin.config_def();
         let framework = entry.framework.as_ref()?;
         let config = entry.task_configs.get(task_id as usize)?.clone();
         let converter = match connect_converters::converter_by_name(&framework.value_converter) {
@@ -290,6 +291,17 @@ impl StandaloneHerder {
             factory: Arc::new(move || plugin.create_task()),
             converter,
             default_topic: framework.topic.clone(),
+            delivery: framework.delivery.clone(),
+            redact: {
+                let (raw, resolved, def) = (
+                    entry.config.clone(),
+                    entry.resolved.clone(),
+                    plugin_def.clone(),
+                );
+                Arc::new(move |text: &str| {
+                    secrets::scrub_resolved(text, &raw, &resolved, Some(&def))
+                })
+            },
             sink: self.sink.clone(),
             offsets: self.store.clone() as Arc<dyn OffsetStore>,
             status: StatusCell::new(task_id, &self.worker_id),

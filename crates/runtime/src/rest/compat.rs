@@ -7,10 +7,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use super::error::ErrorBody;
 use super::extract::NamePath;
+use super::openapi::ClusterInfo;
 use super::{ApiError, AppState};
+use crate::herder::TaskInfo;
 
 /// `GET /getClusterInfo`: this worker (standalone) and what it runs.
+#[utoipa::path(
+    get,
+    path = "/getClusterInfo",
+    tag = "compat",
+    operation_id = "cluster_info",
+    responses((status = 200, description = "The workers and their connectors", body = ClusterInfo))
+)]
 pub async fn cluster_info(State(h): State<AppState>) -> Json<Value> {
     let connectors = h.connectors().await;
     Json(json!({
@@ -20,6 +30,14 @@ pub async fn cluster_info(State(h): State<AppState>) -> Json<Value> {
 }
 
 /// `GET /allocated/connectors`: configs (secrets hidden) of the connectors on this worker.
+#[utoipa::path(
+    get,
+    path = "/allocated/connectors",
+    tag = "compat",
+    operation_id = "allocated_connectors",
+    responses((status = 200, description = "Connector name → config, secrets shown as `[hidden]`",
+        body = BTreeMap<String, BTreeMap<String, String>>))
+)]
 pub async fn allocated_connectors(State(h): State<AppState>) -> Json<Value> {
     let mut out = Map::new();
     for name in h.connectors().await {
@@ -31,6 +49,13 @@ pub async fn allocated_connectors(State(h): State<AppState>) -> Json<Value> {
 }
 
 /// `GET /allocated/tasks`: task configs (secrets hidden) on this worker.
+#[utoipa::path(
+    get,
+    path = "/allocated/tasks",
+    tag = "compat",
+    operation_id = "allocated_tasks",
+    responses((status = 200, description = "Every task's config, secrets shown as `[hidden]`", body = Vec<TaskInfo>))
+)]
 pub async fn allocated_tasks(State(h): State<AppState>) -> Json<Value> {
     let mut out = Vec::new();
     for name in h.connectors().await {
@@ -46,6 +71,14 @@ fn wrong_verb(message: String) -> Response {
 }
 
 /// `GET /connectors/{name}/stop` (in RocketMQ Connect it deletes the connector).
+#[utoipa::path(
+    get,
+    path = "/connectors/{name}/stop",
+    tag = "compat",
+    operation_id = "get_stop_refused",
+    params(("name" = String, Path, description = "Connector name")),
+    responses((status = 405, description = "A GET never changes state: in RocketMQ Connect it deletes the connector; here use `PUT .../stop` or `DELETE /connectors/{name}`", body = ErrorBody))
+)]
 pub async fn get_stop(NamePath(name): NamePath) -> Response {
     wrong_verb(format!(
         "GET never changes state here: use PUT /connectors/{name}/stop to stop it, \
@@ -54,6 +87,14 @@ pub async fn get_stop(NamePath(name): NamePath) -> Response {
 }
 
 /// `GET /connectors/{name}/pause`.
+#[utoipa::path(
+    get,
+    path = "/connectors/{name}/pause",
+    tag = "compat",
+    operation_id = "get_pause_refused",
+    params(("name" = String, Path, description = "Connector name")),
+    responses((status = 405, description = "A GET never changes state: use `PUT /connectors/{name}/pause`", body = ErrorBody))
+)]
 pub async fn get_pause(NamePath(name): NamePath) -> Response {
     wrong_verb(format!(
         "GET never changes state here: use PUT /connectors/{name}/pause"
@@ -61,6 +102,14 @@ pub async fn get_pause(NamePath(name): NamePath) -> Response {
 }
 
 /// `GET /connectors/{name}/resume`.
+#[utoipa::path(
+    get,
+    path = "/connectors/{name}/resume",
+    tag = "compat",
+    operation_id = "get_resume_refused",
+    params(("name" = String, Path, description = "Connector name")),
+    responses((status = 405, description = "A GET never changes state: use `PUT /connectors/{name}/resume`", body = ErrorBody))
+)]
 pub async fn get_resume(NamePath(name): NamePath) -> Response {
     wrong_verb(format!(
         "GET never changes state here: use PUT /connectors/{name}/resume"
@@ -68,6 +117,14 @@ pub async fn get_resume(NamePath(name): NamePath) -> Response {
 }
 
 /// `GET /connectors/{stop|pause|resume}/all`.
+#[utoipa::path(
+    get,
+    path = "/connectors/{name}/all",
+    tag = "compat",
+    operation_id = "get_all_refused",
+    params(("name" = String, Path, description = "The action of RocketMQ Connect's bulk route (`stop`, `pause`, `resume`)")),
+    responses((status = 405, description = "A GET never changes state, and there is no bulk action: use `PUT /connectors/{name}/{action}` for each connector", body = ErrorBody))
+)]
 pub async fn get_all(NamePath(action): NamePath) -> Response {
     wrong_verb(format!(
         "GET never changes state here, and there is no bulk {action}: \
@@ -76,6 +133,13 @@ pub async fn get_all(NamePath(action): NamePath) -> Response {
 }
 
 /// `GET /plugin/reload`.
+#[utoipa::path(
+    get,
+    path = "/plugin/reload",
+    tag = "compat",
+    operation_id = "get_reload_refused",
+    responses((status = 405, description = "Plugins are built into the binary; there is nothing to reload", body = ErrorBody))
+)]
 pub async fn get_reload() -> Response {
     wrong_verb("plugins are built into the binary; there is nothing to reload".to_owned())
 }

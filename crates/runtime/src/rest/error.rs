@@ -17,11 +17,21 @@ pub struct ApiError {
     errors: Vec<FieldError>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The JSON body of every error answer (also its schema in `GET /openapi.json`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "error_code": 400,
+    "message": "invalid connector config: es.index: is required",
+    "errors": [{"field": "es.index", "message": "is required"}]
+}))]
+pub struct ErrorBody {
+    /// The HTTP status code, repeated.
     error_code: u16,
-    message: &'a str,
-    errors: &'a [FieldError],
+    /// What went wrong, in plain words (never a secret).
+    message: String,
+    /// Per-field errors; empty when the error is not about a field.
+    #[schema(value_type = Vec<super::openapi::FieldErrorDoc>)]
+    errors: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -56,10 +66,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
+        let body = ErrorBody {
             error_code: self.status.as_u16(),
-            message: &self.message,
-            errors: &self.errors,
+            message: self.message,
+            errors: self.errors,
         };
         (self.status, Json(body)).into_response()
     }

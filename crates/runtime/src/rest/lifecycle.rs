@@ -8,10 +8,25 @@ use connect_api::{FieldError, SourceOffset, SourcePartition};
 use serde_json::{json, Value};
 
 use super::body::{parse_json, query_bool, query_pairs};
+use super::error::ErrorBody;
 use super::extract::{JsonBody, NamePath, TaskPath};
+use super::openapi::{AlterOffsets, BodyRejections, HerderFailures, Message, Offsets};
 use super::{ApiError, AppState};
+use crate::herder::ConnectorStatus;
 
 /// `PUT /connectors/{name}/pause`: 202.
+#[utoipa::path(
+    put,
+    path = "/connectors/{name}/pause",
+    tag = "lifecycle",
+    operation_id = "pause_connector",
+    params(("name" = String, Path, description = "Connector name")),
+    responses(
+        (status = 202, description = "Paused: tasks stay assigned and stop polling; kept across restarts"),
+        (status = 404, description = "No such connector", body = ErrorBody),
+        HerderFailures,
+    )
+)]
 pub async fn pause(
     State(h): State<AppState>,
     NamePath(name): NamePath,
@@ -21,6 +36,18 @@ pub async fn pause(
 }
 
 /// `PUT /connectors/{name}/resume`: 202.
+#[utoipa::path(
+    put,
+    path = "/connectors/{name}/resume",
+    tag = "lifecycle",
+    operation_id = "resume_connector",
+    params(("name" = String, Path, description = "Connector name")),
+    responses(
+        (status = 202, description = "Resumed (from paused or stopped)"),
+        (status = 404, description = "No such connector", body = ErrorBody),
+        HerderFailures,
+    )
+)]
 pub async fn resume(
     State(h): State<AppState>,
     NamePath(name): NamePath,
@@ -30,6 +57,18 @@ pub async fn resume(
 }
 
 /// `PUT /connectors/{name}/stop`: 202.
+#[utoipa::path(
+    put,
+    path = "/connectors/{name}/stop",
+    tag = "lifecycle",
+    operation_id = "stop_connector",
+    params(("name" = String, Path, description = "Connector name")),
+    responses(
+        (status = 202, description = "Stopped: tasks stopped, config kept; kept across restarts"),
+        (status = 404, description = "No such connector", body = ErrorBody),
+        HerderFailures,
+    )
+)]
 pub async fn stop(
     State(h): State<AppState>,
     NamePath(name): NamePath,
@@ -40,6 +79,24 @@ pub async fn stop(
 
 /// `POST /connectors/{name}/restart?includeTasks=&onlyFailed=`: 204 for the connector
 /// alone, otherwise 202 with the status after the restart.
+#[utoipa::path(
+    post,
+    path = "/connectors/{name}/restart",
+    tag = "lifecycle",
+    operation_id = "restart_connector",
+    params(
+        ("name" = String, Path, description = "Connector name"),
+        ("includeTasks" = Option<bool>, Query, description = "Restart its tasks too (default false)"),
+        ("onlyFailed" = Option<bool>, Query, description = "Only what has FAILED (default false)"),
+    ),
+    responses(
+        (status = 202, description = "Restarted with tasks (`includeTasks` or `onlyFailed`): the status after the restart", body = ConnectorStatus),
+        (status = 204, description = "The connector alone was restarted"),
+        (status = 400, description = "A query parameter is not true or false", body = ErrorBody),
+        (status = 404, description = "No such connector", body = ErrorBody),
+        HerderFailures,
+    )
+)]
 pub async fn restart(
     State(h): State<AppState>,
     NamePath(name): NamePath,
@@ -59,6 +116,22 @@ pub async fn restart(
 }
 
 /// `POST /connectors/{name}/tasks/{id}/restart`: 204.
+#[utoipa::path(
+    post,
+    path = "/connectors/{name}/tasks/{id}/restart",
+    tag = "lifecycle",
+    operation_id = "restart_task",
+    params(
+        ("name" = String, Path, description = "Connector name"),
+        ("id" = u32, Path, description = "Task number"),
+    ),
+    responses(
+        (status = 204, description = "The task was restarted"),
+        (status = 400, description = "The task id is not a whole number", body = ErrorBody),
+        (status = 404, description = "No such connector or task", body = ErrorBody),
+        HerderFailures,
+    )
+)]
 pub async fn restart_task(
     State(h): State<AppState>,
     TaskPath(name, id): TaskPath,
@@ -68,6 +141,18 @@ pub async fn restart_task(
 }
 
 /// `GET /connectors/{name}/offsets`: `{"offsets": [{"partition": {..}, "offset": {..}}]}`.
+#[utoipa::path(
+    get,
+    path = "/connectors/{name}/offsets",
+    tag = "offsets",
+    operation_id = "get_offsets",
+    params(("name" = String, Path, description = "Connector name")),
+    responses(
+        (status = 200, description = "The committed offset of each partition", body = Offsets),
+        (status = 404, description = "No such connector", body = ErrorBody),
+        HerderFailures,
+    )
+)]
 pub async fn offsets(
     State(h): State<AppState>,
     NamePath(name): NamePath,
@@ -83,6 +168,22 @@ pub async fn offsets(
 
 /// `PATCH /connectors/{name}/offsets` with `{"offsets": [{"partition", "offset"|null}]}`;
 /// only while STOPPED (409 otherwise).
+#[utoipa::path(
+    patch,
+    path = "/connectors/{name}/offsets",
+    tag = "offsets",
+    operation_id = "alter_offsets",
+    params(("name" = String, Path, description = "Connector name")),
+    request_body(content = AlterOffsets, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Altered", body = Message),
+        (status = 400, description = "Malformed body, with the entries at fault (`offsets[i].partition`, ...)", body = ErrorBody),
+        (status = 404, description = "No such connector", body = ErrorBody),
+        (status = 409, description = "The connector is not STOPPED", body = ErrorBody),
+        BodyRejections,
+        HerderFailures,
+    )
+)]
 pub async fn alter_offsets(
     State(h): State<AppState>,
     NamePath(name): NamePath,
@@ -127,6 +228,19 @@ pub async fn alter_offsets(
 }
 
 /// `DELETE /connectors/{name}/offsets`: only while STOPPED (409 otherwise).
+#[utoipa::path(
+    delete,
+    path = "/connectors/{name}/offsets",
+    tag = "offsets",
+    operation_id = "reset_offsets",
+    params(("name" = String, Path, description = "Connector name")),
+    responses(
+        (status = 200, description = "Every offset removed", body = Message),
+        (status = 404, description = "No such connector", body = ErrorBody),
+        (status = 409, description = "The connector is not STOPPED", body = ErrorBody),
+        HerderFailures,
+    )
+)]
 pub async fn reset_offsets(
     State(h): State<AppState>,
     NamePath(name): NamePath,

@@ -30,6 +30,14 @@ const STATES: [(TaskState, &str); 6] = [
 type Getter = fn(&crate::status::TaskStatus) -> u64;
 
 /// Renders every task's metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "monitoring",
+    operation_id = "metrics",
+    responses((status = 200, description = "Per-task counters and gauges in the Prometheus text format 0.0.4",
+        body = String, content_type = "text/plain"))
+)]
 pub async fn metrics(State(h): State<AppState>) -> Response {
     let mut rows: Vec<(String, u32, crate::status::TaskStatus)> = Vec::new();
     for name in h.connectors().await {
@@ -38,7 +46,7 @@ pub async fn metrics(State(h): State<AppState>) -> Response {
         }
     }
     let mut out = String::new();
-    let families: [(&str, &str, &str, Getter); 4] = [
+    let families: [(&str, &str, &str, Getter); 9] = [
         (
             "rmq_connect_task_records_polled_total",
             "counter",
@@ -62,6 +70,36 @@ pub async fn metrics(State(h): State<AppState>) -> Response {
             "counter",
             "Automatic and requested restarts of the task.",
             |t| u64::from(t.restarts),
+        ),
+        (
+            "rmq_connect_task_records_failed_total",
+            "counter",
+            "Records skipped because they could not be converted or sent (errors.tolerance=all).",
+            |t| t.records_failed,
+        ),
+        (
+            "rmq_connect_task_batches_acked_total",
+            "counter",
+            "Batches acknowledged by RocketMQ.",
+            |t| t.batches_acked,
+        ),
+        (
+            "rmq_connect_task_batch_latency_ms_total",
+            "counter",
+            "Sum of the batches' send-to-acknowledgement times in ms (divide by batches_acked).",
+            |t| t.batch_latency_ms_total,
+        ),
+        (
+            "rmq_connect_task_commits_total",
+            "counter",
+            "Offset commits written and flushed to the store.",
+            |t| t.commits,
+        ),
+        (
+            "rmq_connect_task_commit_latency_ms_total",
+            "counter",
+            "Sum of the commits' write-and-flush times in ms (divide by commits).",
+            |t| t.commit_latency_ms_total,
         ),
     ];
     for (metric, kind, help, get) in families {
@@ -88,6 +126,22 @@ pub async fn metrics(State(h): State<AppState>) -> Response {
                 "{metric}{{connector=\"{}\",task=\"{id}\",state=\"{label}\"}} {}",
                 esc(c),
                 u8::from(t.state == state)
+            );
+        }
+    }
+    let metric = "rmq_connect_task_committed_position_info";
+    let _ = writeln!(
+        out,
+        "# HELP {metric} The last committed offset of each partition, as labels.\n# TYPE {metric} gauge"
+    );
+    for (c, id, t) in &rows {
+        for (partition, offset) in &t.position {
+            let _ = writeln!(
+                out,
+                "{metric}{{connector=\"{}\",task=\"{id}\",partition=\"{}\",offset=\"{}\"}} 1",
+                esc(c),
+                esc(partition),
+                esc(&offset.to_string())
             );
         }
     }

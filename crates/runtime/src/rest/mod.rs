@@ -2,6 +2,10 @@
 //!
 //! Bodies are parsed by hand from bytes so every malformed body gets the API's JSON
 //! error (naming the field where there is one) instead of a framework default.
+//!
+//! Every route is declared once, by its handler's `#[utoipa::path]`, and registered with
+//! `utoipa_axum::routes!` in [`api_routes`]: the axum router and the OpenAPI document
+//! served at `GET /openapi.json` ([`openapi::openapi`]) come from the same declarations.
 
 pub mod auth;
 mod body;
@@ -11,6 +15,7 @@ mod error;
 mod extract;
 mod lifecycle;
 mod metrics;
+pub mod openapi;
 mod plugins;
 
 use std::net::SocketAddr;
@@ -19,12 +24,14 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
 
 use crate::error::RuntimeError;
 use crate::herder::Herder;
@@ -35,63 +42,45 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 type AppState = Arc<dyn Herder>;
 
+/// Every route of the API, each registered from its handler's `#[utoipa::path]` (one
+/// `routes!` per path), so the router and [`openapi::openapi`] cannot disagree.
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    use connectors as c;
+    use lifecycle as l;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(root))
+        .routes(routes!(health))
+        .routes(routes!(c::list, c::create))
+        .routes(routes!(c::list_alias))
+        .routes(routes!(c::info, c::upsert, c::delete))
+        .routes(routes!(c::config, c::put_config, c::patch))
+        .routes(routes!(c::status))
+        .routes(routes!(c::tasks))
+        .routes(routes!(c::task_status))
+        .routes(routes!(l::restart_task))
+        .routes(routes!(l::pause, compat::get_pause))
+        .routes(routes!(l::resume, compat::get_resume))
+        .routes(routes!(l::stop, compat::get_stop))
+        .routes(routes!(l::restart))
+        .routes(routes!(l::offsets, l::alter_offsets, l::reset_offsets))
+        .routes(routes!(compat::get_all))
+        .routes(routes!(plugins::list))
+        .routes(routes!(plugins::config))
+        .routes(routes!(plugins::validate))
+        .routes(routes!(plugins::list_alias))
+        .routes(routes!(compat::get_reload))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(compat::cluster_info))
+        .routes(routes!(compat::allocated_connectors))
+        .routes(routes!(compat::allocated_tasks))
+}
+
 /// The API's routes over `herder`; with a `token`, every route but `/health` requires
 /// `Authorization: Bearer <token>`.
 pub fn router(herder: Arc<dyn Herder>, token: Option<Arc<Secret>>) -> Router {
-    use connectors as c;
-    use lifecycle as l;
-    Router::new()
-        .route("/", get(root))
-        .route("/health", get(health))
-        .route("/connectors", get(c::list).post(c::create))
-        .route("/connectors/list", get(c::list))
-        .route(
-            "/connectors/{name}",
-            get(c::info).post(c::upsert).delete(c::delete),
-        )
-        .route(
-            "/connectors/{name}/config",
-            get(c::config).put(c::upsert).patch(c::patch),
-        )
-        .route("/connectors/{name}/status", get(c::status))
-        .route("/connectors/{name}/tasks", get(c::tasks))
-        .route("/connectors/{name}/tasks/{id}/status", get(c::task_status))
-        .route(
-            "/connectors/{name}/tasks/{id}/restart",
-            post(l::restart_task),
-        )
-        .route(
-            "/connectors/{name}/pause",
-            put(l::pause).get(compat::get_pause),
-        )
-        .route(
-            "/connectors/{name}/resume",
-            put(l::resume).get(compat::get_resume),
-        )
-        .route(
-            "/connectors/{name}/stop",
-            put(l::stop).get(compat::get_stop),
-        )
-        .route("/connectors/{name}/restart", post(l::restart))
-        .route(
-            "/connectors/{name}/offsets",
-            get(l::offsets)
-                .patch(l::alter_offsets)
-                .delete(l::reset_offsets),
-        )
-        .route("/connectors/{name}/all", get(compat::get_all))
-        .route("/connector-plugins", get(plugins::list))
-        .route("/connector-plugins/{name}/config", get(plugins::config))
-        .route(
-            "/connector-plugins/{name}/config/validate",
-            put(plugins::validate),
-        )
-        .route("/plugin/list", get(plugins::list))
-        .route("/plugin/reload", get(compat::get_reload))
-        .route("/metrics", get(metrics::metrics))
-        .route("/getClusterInfo", get(compat::cluster_info))
-        .route("/allocated/connectors", get(compat::allocated_connectors))
-        .route("/allocated/tasks", get(compat::allocated_tasks))
+    let (routes, _doc) = api_routes().split_for_parts();
+    routes
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -128,6 +117,14 @@ pub async fn serve(
         .map_err(|source| RuntimeError::Bind { addr, source })
 }
 
+/// `GET /`.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "monitoring",
+    operation_id = "worker_info",
+    responses((status = 200, description = "Version, worker id and mode", body = openapi::WorkerInfo))
+)]
 async fn root(State(h): State<AppState>) -> Json<Value> {
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -136,6 +133,19 @@ async fn root(State(h): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// `GET /health`: never needs the token.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "monitoring",
+    operation_id = "health",
+    responses(
+        (status = 200, description = "Ready", body = openapi::Health,
+            example = json!({"status": "ready"})),
+        (status = 503, description = "Still starting", body = openapi::Health,
+            example = json!({"status": "starting"})),
+    )
+)]
 async fn health(State(h): State<AppState>) -> Response {
     if h.is_ready() {
         (StatusCode::OK, Json(json!({"status": "ready"}))).into_response()

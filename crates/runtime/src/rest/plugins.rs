@@ -6,12 +6,21 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::body::{config_map, parse_json};
+use super::error::ErrorBody;
 use super::extract::{JsonBody, NamePath};
+use super::openapi::{BodyRejections, ConfigKeyDoc, FlatConfig, Plugin, Validation};
 use super::{ApiError, AppState};
 use crate::connector_config::CONNECTOR_CLASS;
 use crate::secrets;
 
 /// `GET /connector-plugins` (alias `GET /plugin/list`).
+#[utoipa::path(
+    get,
+    path = "/connector-plugins",
+    tag = "plugins",
+    operation_id = "list_plugins",
+    responses((status = 200, description = "The installed plugins", body = Vec<Plugin>))
+)]
 pub async fn list(State(h): State<AppState>) -> Json<Value> {
     let list: Vec<Value> = h
         .plugins()
@@ -29,7 +38,30 @@ pub async fn list(State(h): State<AppState>) -> Json<Value> {
     Json(Value::Array(list))
 }
 
+/// `GET /plugin/list`: RocketMQ Connect's name for [`list`].
+#[utoipa::path(
+    get,
+    path = "/plugin/list",
+    tag = "compat",
+    operation_id = "list_plugins_alias",
+    responses((status = 200, description = "As `GET /connector-plugins`", body = Vec<Plugin>))
+)]
+pub async fn list_alias(state: State<AppState>) -> Json<Value> {
+    list(state).await
+}
+
 /// `GET /connector-plugins/{plugin}/config`: every key with type, default and doc.
+#[utoipa::path(
+    get,
+    path = "/connector-plugins/{name}/config",
+    tag = "plugins",
+    operation_id = "get_plugin_config",
+    params(("name" = String, Path, description = "Plugin name or alias")),
+    responses(
+        (status = 200, description = "Every config key with type, default and doc", body = Vec<ConfigKeyDoc>),
+        (status = 404, description = "No such plugin", body = ErrorBody),
+    )
+)]
 pub async fn config(
     State(h): State<AppState>,
     NamePath(plugin): NamePath,
@@ -42,6 +74,20 @@ pub async fn config(
 
 /// `PUT /connector-plugins/{plugin}/config/validate` with a flat config: always 200 with
 /// `error_count` and per-key errors (Kafka Connect's shape); secrets shown as `[hidden]`.
+#[utoipa::path(
+    put,
+    path = "/connector-plugins/{name}/config/validate",
+    tag = "plugins",
+    operation_id = "validate_config",
+    params(("name" = String, Path, description = "Plugin name or alias")),
+    request_body(content = FlatConfig, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Validated (valid or not): `error_count` and each key's errors", body = Validation),
+        (status = 400, description = "Malformed body (not a flat JSON object)", body = ErrorBody),
+        (status = 404, description = "No such plugin", body = ErrorBody),
+        BodyRejections,
+    )
+)]
 pub async fn validate(
     State(h): State<AppState>,
     NamePath(plugin): NamePath,
