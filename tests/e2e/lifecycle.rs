@@ -6,41 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use connect_e2e::{es_connector, grouped_docs, mapping};
-use connect_testkit::es::Es;
+use connect_e2e::{es_connector, grouped_docs, Fixture};
+use connect_testkit::eventually;
 use connect_testkit::services;
 use connect_testkit::topic::TopicReader;
 use connect_testkit::worker::WorkerProcess;
-use connect_testkit::{eventually, unique_name};
-use serde_json::Value;
 
 const ARRIVAL: Duration = Duration::from_secs(600);
-
-struct Fixture {
-    es: Es,
-    index: String,
-    topic: String,
-    connector: String,
-    dir: tempfile::TempDir,
-}
-
-async fn fixture(tag: &str) -> Fixture {
-    let es = Es::from_env();
-    let index = unique_name(&format!("e2e-{tag}")).to_lowercase();
-    es.create_index(&index, mapping()).await.unwrap();
-    Fixture {
-        es,
-        index,
-        topic: unique_name(&format!("e2e_{tag}")),
-        connector: unique_name(&format!("c-{tag}")),
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
-
-async fn load(f: &Fixture, docs: &[(String, Value)]) {
-    f.es.bulk_index(&f.index, docs).await.unwrap();
-    f.es.refresh(&f.index).await.unwrap();
-}
 
 async fn task_state(w: &WorkerProcess, connector: &str) -> anyhow::Result<(String, String)> {
     let (_, s) = w.get(&format!("/connectors/{connector}/status")).await?;
@@ -66,9 +38,9 @@ async fn wait_paused(w: &WorkerProcess, connector: &str) {
 #[tokio::test]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn pause_keeps_the_topic_flat_for_10s_survives_a_restart_and_resume_loses_nothing() {
-    let f = fixture("pause").await;
+    let f = Fixture::new("pause").await.unwrap();
     let (first, last_ts) = grouped_docs(0, 3_000, 100, 1_000);
-    load(&f, &first).await;
+    f.load(&first).await.unwrap();
     let connectors = vec![(
         f.connector.clone(),
         es_connector(&f.index, &f.topic, 200, Some("seq")),
@@ -90,7 +62,7 @@ async fn pause_keeps_the_topic_flat_for_10s_survives_a_restart_and_resume_loses_
     assert_eq!(code, 202, "{body}");
     wait_paused(&w, &f.connector).await;
     let (more, _) = grouped_docs(3_000, 2_000, 100, last_ts);
-    load(&f, &more).await;
+    f.load(&more).await.unwrap();
 
     // Flat for 10 s while paused: nothing new reaches the topic.
     reader.drain(Duration::from_secs(2)).await.unwrap();
@@ -139,9 +111,9 @@ async fn pause_keeps_the_topic_flat_for_10s_survives_a_restart_and_resume_loses_
 #[tokio::test]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn broker_killed_and_restarted_mid_stream_recovers_on_its_own_without_loss() {
-    let f = fixture("brokerkill").await;
+    let f = Fixture::new("brokerkill").await.unwrap();
     let (docs, _) = grouped_docs(0, 20_000, 100, 1_000);
-    load(&f, &docs).await;
+    f.load(&docs).await.unwrap();
     let connectors = vec![(
         f.connector.clone(),
         es_connector(&f.index, &f.topic, 200, Some("seq")),
@@ -188,9 +160,9 @@ async fn broker_killed_and_restarted_mid_stream_recovers_on_its_own_without_loss
 #[tokio::test]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn broker_unreachable_for_a_minute_keeps_memory_bounded_and_delivers_everything_after() {
-    let f = fixture("brokerdown").await;
+    let f = Fixture::new("brokerdown").await.unwrap();
     let (first, mut ts) = grouped_docs(0, 2_000, 100, 1_000);
-    load(&f, &first).await;
+    f.load(&first).await.unwrap();
     let connectors = vec![(
         f.connector.clone(),
         es_connector(&f.index, &f.topic, 1000, Some("seq")),

@@ -7,43 +7,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use connect_e2e::{es_connector, grouped_docs, mapping};
-use connect_testkit::es::Es;
+use connect_e2e::{es_connector, grouped_docs, Fixture};
+use connect_testkit::eventually;
 use connect_testkit::topic::TopicReader;
 use connect_testkit::worker::WorkerProcess;
-use connect_testkit::{eventually, unique_name};
 use serde_json::{json, Value};
 
 const NEEDS: &str = "needs real Elasticsearch and RocketMQ: run tests/run";
 const ARRIVAL_TIMEOUT: Duration = Duration::from_secs(600);
 /// `maxInFlightBatches` default of the worker.
 const MAX_IN_FLIGHT_BATCHES: usize = 4;
-
-struct Fixture {
-    es: Es,
-    index: String,
-    topic: String,
-    connector: String,
-    dir: tempfile::TempDir,
-}
-
-async fn fixture(tag: &str) -> Fixture {
-    let es = Es::from_env();
-    let index = unique_name(&format!("e2e-{tag}")).to_lowercase();
-    es.create_index(&index, mapping()).await.unwrap();
-    Fixture {
-        es,
-        index,
-        topic: unique_name(&format!("e2e_{tag}")),
-        connector: unique_name(&format!("c-{tag}")),
-        dir: tempfile::tempdir().unwrap(),
-    }
-}
-
-async fn load(f: &Fixture, docs: &[(String, Value)]) {
-    f.es.bulk_index(&f.index, docs).await.unwrap();
-    f.es.refresh(&f.index).await.unwrap();
-}
 
 /// Waits until the worker says every polled record was acknowledged and `expected`
 /// were sent in this run.
@@ -76,11 +49,11 @@ fn check_bodies(reader: &TopicReader, index: &str, docs: &HashMap<String, Value>
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn tied_tracking_values_arrive_exactly_once_and_sigterm_restart_resends_nothing() {
     let _ = NEEDS;
-    let f = fixture("ties").await;
+    let f = Fixture::new("ties").await.unwrap();
     // 20,000 documents of ~1 KB; runs of up to 500 share one tracking value; pages of 200;
     // no tiebreaker field, so the cursor must carry the ids emitted at its value.
     let (first, last_ts) = grouped_docs(0, 20_000, 500, 1_000);
-    load(&f, &first).await;
+    f.load(&first).await.unwrap();
     let mut all: HashMap<String, Value> = first.iter().cloned().collect();
     let connectors = vec![(
         f.connector.clone(),
@@ -116,7 +89,7 @@ async fn tied_tracking_values_arrive_exactly_once_and_sigterm_restart_resends_no
     // 5,000 more while stopped; the first of them share the last tracking value of the
     // first run, so the resumed cursor must skip exactly the ids it already sent.
     let (more, _) = grouped_docs(20_000, 5_000, 500, last_ts - 1);
-    load(&f, &more).await;
+    f.load(&more).await.unwrap();
     all.extend(more.iter().cloned());
     let w = WorkerProcess::start(f.dir.path(), "e2e-ties", &connectors)
         .await
@@ -152,11 +125,11 @@ async fn kill_9_mid_stream_without_a_tiebreaker_loses_nothing_at_tied_values() {
 }
 
 async fn kill_9_mid_stream(tiebreaker: Option<&str>) {
-    let f = fixture("kill").await;
+    let f = Fixture::new("kill").await.unwrap();
     let batch = 200usize;
     // Tie groups of up to 500 span pages of 200, so the kill often lands inside one.
     let (docs, _) = grouped_docs(0, 20_000, 500, 1_000);
-    load(&f, &docs).await;
+    f.load(&docs).await.unwrap();
     let connectors = vec![(
         f.connector.clone(),
         es_connector(&f.index, &f.topic, batch as u32, tiebreaker),
@@ -203,9 +176,9 @@ async fn kill_9_mid_stream(tiebreaker: Option<&str>) {
 #[tokio::test]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn legacy_dashed_keys_over_rest_create_a_running_connector_that_delivers() {
-    let f = fixture("legacy").await;
+    let f = Fixture::new("legacy").await.unwrap();
     let (docs, _) = grouped_docs(0, 300, 20, 1);
-    load(&f, &docs).await;
+    f.load(&docs).await.unwrap();
     let w = WorkerProcess::start(f.dir.path(), "e2e-legacy", &[])
         .await
         .unwrap();
@@ -255,7 +228,7 @@ async fn legacy_dashed_keys_over_rest_create_a_running_connector_that_delivers()
 #[tokio::test]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn bad_rest_input_gets_a_4xx_json_error_naming_the_problem_and_the_worker_keeps_running() {
-    let f = fixture("badrest").await;
+    let f = Fixture::new("badrest").await.unwrap();
     let mut w = WorkerProcess::start(f.dir.path(), "e2e-bad", &[])
         .await
         .unwrap();

@@ -1,6 +1,8 @@
 //! Fixtures shared by the end-to-end tests: documents of about 1 KB whose tracking
 //! values come in groups, and connector configs pointing at the services under test.
 
+use connect_testkit::es::Es;
+use connect_testkit::unique_name;
 use serde_json::{json, Value};
 
 /// A document of about 1 KB: `seq` (unique), `ts` (tracking value shared by a group),
@@ -72,4 +74,41 @@ pub fn es_connector(index: &str, topic: &str, batch: u32, tiebreaker: Option<&st
         c["es.tiebreaker.field"] = json!(t);
     }
     c
+}
+
+/// One test's own index (created, with [`mapping`]), topic, connector name and worker
+/// directory.
+pub struct Fixture {
+    /// The Elasticsearch under test.
+    pub es: Es,
+    /// A fresh index.
+    pub index: String,
+    /// A fresh topic name.
+    pub topic: String,
+    /// A fresh connector name.
+    pub connector: String,
+    /// The worker's directory (conf, store, log).
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// Names unique to this test, tagged with `tag`, and a created index.
+    pub async fn new(tag: &str) -> anyhow::Result<Self> {
+        let es = Es::from_env();
+        let index = unique_name(&format!("e2e-{tag}")).to_lowercase();
+        es.create_index(&index, mapping()).await?;
+        Ok(Self {
+            es,
+            index,
+            topic: unique_name(&format!("e2e_{tag}")),
+            connector: unique_name(&format!("c-{tag}")),
+            dir: tempfile::tempdir()?,
+        })
+    }
+
+    /// Indexes `docs` and makes them searchable.
+    pub async fn load(&self, docs: &[(String, Value)]) -> anyhow::Result<()> {
+        self.es.bulk_index(&self.index, docs).await?;
+        self.es.refresh(&self.index).await
+    }
 }
