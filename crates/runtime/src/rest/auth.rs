@@ -7,7 +7,7 @@
 //!
 //! Wire it as the outermost layer of the router, so unknown routes are covered too:
 //!
-//! ```ignore
+//! ```text
 //! router.layer(axum::middleware::from_fn(auth::require_bearer(token)))
 //! ```
 //!
