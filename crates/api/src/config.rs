@@ -100,6 +100,34 @@ impl ConfigKey {
 /// All keys a connector understands.
 pub type ConfigDef = Vec<ConfigKey>;
 
+/// A Markdown reference of `def`: one table row per key with its type, default,
+/// whether it is required, and its doc. Connectors check a generated copy in and test
+/// that it is not stale.
+pub fn render_markdown(title: &str, def: &[ConfigKey]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out = format!(
+        "# {title}\n\n<!-- Generated from the connector's config definition; do not edit by hand. -->\n\n\
+         | key | type | default | required | meaning |\n|---|---|---|---|---|\n"
+    );
+    for k in def {
+        let ty = serde_json::to_value(k.ty)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            k.name,
+            ty,
+            k.default
+                .map(|d| format!("`{}`", cell(d)))
+                .unwrap_or_else(|| "—".into()),
+            if k.required { "yes" } else { "no" },
+            cell(k.doc),
+        ));
+    }
+    out
+}
+
 /// Reads typed values out of a [`ConfigMap`], collecting every error.
 pub struct ConfigReader<'a> {
     map: &'a ConfigMap,
@@ -224,6 +252,22 @@ mod tests {
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["missing", "n", "r", "b"]);
         assert!(errs[2].message.contains("between 1 and 10"));
+    }
+
+    #[test]
+    fn markdown_reference_has_a_row_per_key_with_escaped_cells() {
+        let def = vec![ConfigKey {
+            name: "a.b",
+            ty: ConfigType::Password,
+            default: None,
+            required: true,
+            doc: "x | y",
+        }];
+        let md = render_markdown("T", &def);
+        assert!(
+            md.contains("| `a.b` | password | — | yes | x \\| y |"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub mod record;
 pub mod task;
 
 pub use config::{
-    config_from_pairs, ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, FieldError,
+    config_from_pairs, render_markdown, ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType,
+    FieldError,
 };
 pub use connector::{ErasedSourceConnector, PluginInfo, SourceConnector};
 pub use error::{ConnectError, ErrorKind};
