@@ -89,6 +89,13 @@ impl MessageSink for FakeSink {
     }
 }
 
+/// A store in a fresh directory (kept alive by the returned guard) and a fake sink.
+fn setup() -> (tempfile::TempDir, Arc<SledStore>, Arc<FakeSink>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    (dir, store, Arc::new(FakeSink::default()))
+}
+
 fn settings() -> LoopSettings {
     LoopSettings {
         backoff_initial: Duration::from_millis(1),
@@ -148,9 +155,7 @@ fn committed(store: &SledStore) -> Option<u64> {
 
 #[tokio::test]
 async fn every_record_is_sent_and_the_offset_reaches_the_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     let handle = spawn(
         run_with(sink.clone(), store.clone(), 500),
         &CancellationToken::new(),
@@ -165,9 +170,7 @@ async fn every_record_is_sent_and_the_offset_reaches_the_end() {
 
 #[tokio::test]
 async fn retriable_send_failures_are_retried_without_loss() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     sink.script
         .lock()
         .unwrap()
@@ -189,9 +192,7 @@ async fn retriable_send_failures_are_retried_without_loss() {
 
 #[tokio::test]
 async fn a_fatal_send_failure_fails_the_task_and_never_commits_past_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     // First batch (records 0..50) succeeds, the second fails for good.
     sink.script.lock().unwrap().extend([None, Some(false)]);
     let handle = spawn(
@@ -209,9 +210,7 @@ async fn a_fatal_send_failure_fails_the_task_and_never_commits_past_it() {
 
 #[tokio::test]
 async fn a_restarted_task_resumes_from_the_committed_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     let handle = spawn(
         run_with(sink.clone(), store.clone(), 200),
         &CancellationToken::new(),
@@ -235,9 +234,7 @@ async fn a_restarted_task_resumes_from_the_committed_offset() {
 
 #[tokio::test]
 async fn a_page_of_ten_thousand_small_records_is_cut_into_batches_rocketmq_accepts() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     let handle = spawn(
         run_with_poll(sink.clone(), store.clone(), 10_000, 10_000),
         &CancellationToken::new(),
@@ -259,9 +256,7 @@ async fn a_page_of_ten_thousand_small_records_is_cut_into_batches_rocketmq_accep
 
 #[tokio::test]
 async fn a_failed_task_is_restarted_after_back_off_and_counts_its_restarts() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     sink.script.lock().unwrap().extend([None, Some(false)]);
     let mut run = run_with(sink.clone(), store.clone(), 300);
     run.settings.restart = RestartPolicy {
@@ -283,9 +278,7 @@ async fn a_failed_task_is_restarted_after_back_off_and_counts_its_restarts() {
 
 #[tokio::test]
 async fn a_paused_task_sends_nothing_until_resumed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     let handle = spawn(
         run_with(sink.clone(), store.clone(), 200),
         &CancellationToken::new(),
@@ -353,9 +346,7 @@ fn oversized_run(sink: Arc<FakeSink>, store: Arc<SledStore>, tolerance: Toleranc
 
 #[tokio::test]
 async fn tolerance_all_skips_and_counts_an_oversized_record_and_moves_past_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     let handle = spawn(
         oversized_run(sink.clone(), store.clone(), Tolerance::All),
         &CancellationToken::new(),
@@ -371,9 +362,7 @@ async fn tolerance_all_skips_and_counts_an_oversized_record_and_moves_past_it() 
 
 #[tokio::test]
 async fn tolerance_none_fails_the_task_naming_the_oversized_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     let handle = spawn(
         oversized_run(sink.clone(), store.clone(), Tolerance::None),
         &CancellationToken::new(),
@@ -393,9 +382,7 @@ async fn tolerance_none_fails_the_task_naming_the_oversized_record() {
 
 #[tokio::test]
 async fn a_send_retry_timeout_turns_endless_retriable_failures_into_a_task_failure() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let sink = Arc::new(FakeSink::default());
+    let (_dir, store, sink) = setup();
     sink.script
         .lock()
         .unwrap()
