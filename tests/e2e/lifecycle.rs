@@ -32,7 +32,7 @@ async fn wait_paused(w: &WorkerProcess, connector: &str) {
         },
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+    .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
 }
 
 #[tokio::test]
@@ -49,7 +49,10 @@ async fn pause_keeps_the_topic_flat_for_10s_survives_a_restart_and_resume_loses_
         .await
         .unwrap();
     let mut reader = TopicReader::start(&f.topic).await.unwrap();
-    reader.read_distinct(3_000, ARRIVAL).await.unwrap();
+    reader
+        .read_distinct(3_000, ARRIVAL)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
 
     let (code, body) = w
         .send_raw(
@@ -99,7 +102,7 @@ async fn pause_keeps_the_topic_flat_for_10s_survives_a_restart_and_resume_loses_
     reader
         .read_distinct(5_000, ARRIVAL)
         .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     reader.drain(Duration::from_secs(2)).await.unwrap();
     assert_eq!(reader.distinct_keys(), 5_000);
     let dups = reader.key_counts().values().filter(|&&n| n > 1).count();
@@ -126,7 +129,7 @@ async fn broker_killed_and_restarted_mid_stream_recovers_on_its_own_without_loss
         Ok((sent >= 2_000).then_some(()))
     })
     .await
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     services::stop_broker(true).unwrap();
     // The task notices (sends fail and are retried) ...
     eventually(
@@ -143,14 +146,14 @@ async fn broker_killed_and_restarted_mid_stream_recovers_on_its_own_without_loss
         },
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+    .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     // ... and recovers by itself once the broker is back.
     services::start_all().unwrap();
     let mut reader = TopicReader::start(&f.topic).await.unwrap();
     reader
         .read_distinct(20_000, ARRIVAL)
         .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     let (_, t) = task_state(&w, &f.connector).await.unwrap();
     assert_eq!(t, "RUNNING");
     reader.shutdown().await;
@@ -172,7 +175,10 @@ async fn broker_unreachable_for_a_minute_keeps_memory_bounded_and_delivers_every
         .unwrap();
     let pid = w.pid().unwrap();
     let mut reader = TopicReader::start(&f.topic).await.unwrap();
-    reader.read_distinct(2_000, ARRIVAL).await.unwrap();
+    reader
+        .read_distinct(2_000, ARRIVAL)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
 
     services::stop_broker(false).unwrap();
     let baseline = services::rss_kib(pid).unwrap();
@@ -207,7 +213,7 @@ async fn broker_unreachable_for_a_minute_keeps_memory_bounded_and_delivers_every
     reader
         .read_distinct(seq as usize, ARRIVAL)
         .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     reader.shutdown().await;
     f.es.delete_index(&f.index).await.unwrap();
 }

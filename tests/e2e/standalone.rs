@@ -27,7 +27,7 @@ async fn wait_all_sent(w: &WorkerProcess, connector: &str, expected: u64) {
         Ok((sent >= expected && in_flight == 0).then_some(()))
     })
     .await
-    .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+    .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
 }
 
 fn check_bodies(reader: &TopicReader, index: &str, docs: &HashMap<String, Value>) {
@@ -67,7 +67,7 @@ async fn tied_tracking_values_arrive_exactly_once_and_sigterm_restart_resends_no
     reader
         .read_distinct(20_000, ARRIVAL_TIMEOUT)
         .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     wait_all_sent(&w, &f.connector, 20_000).await;
     let (_, status) = w
         .get(&format!("/connectors/{}/status", f.connector))
@@ -97,7 +97,7 @@ async fn tied_tracking_values_arrive_exactly_once_and_sigterm_restart_resends_no
     reader
         .read_distinct(25_000, ARRIVAL_TIMEOUT)
         .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     wait_all_sent(&w, &f.connector, 5_000).await;
     reader.drain(Duration::from_secs(3)).await.unwrap();
     let counts = reader.key_counts();
@@ -156,7 +156,7 @@ async fn kill_9_mid_stream(tiebreaker: Option<&str>) {
     reader
         .read_distinct(20_000, ARRIVAL_TIMEOUT)
         .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     reader.drain(Duration::from_secs(3)).await.unwrap();
     let counts = reader.key_counts();
     assert_eq!(counts.len(), 20_000, "every document arrives at least once");
@@ -206,7 +206,7 @@ async fn legacy_dashed_keys_over_rest_create_a_running_connector_that_delivers()
     reader
         .read_distinct(300, ARRIVAL_TIMEOUT)
         .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log:\n{}", w.log()));
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     let (code, status) = w
         .get(&format!("/connectors/{}/status", f.connector))
         .await

@@ -135,6 +135,21 @@ impl WorkerProcess {
         std::fs::read_to_string(self.dir.join("worker.log")).unwrap_or_default()
     }
 
+    /// The last `lines` lines of the worker's log (for failure messages: the end of the
+    /// log is where the reason is).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        let skipped = all.len().saturating_sub(lines);
+        let mut out = if skipped > 0 {
+            format!("[{skipped} earlier lines]\n")
+        } else {
+            String::new()
+        };
+        out.push_str(&all[skipped..].join("\n"));
+        out
+    }
+
     async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
