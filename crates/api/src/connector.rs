@@ -4,6 +4,8 @@
 //! holds connectors as `Arc<dyn ErasedSourceConnector>`; a blanket impl parses the flat
 //! string map into the typed config and turns parse failures into per-field errors.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde::Serialize;
 
@@ -53,6 +55,15 @@ pub trait SourceConnector: Send + Sync + 'static {
         max_tasks: usize,
     ) -> Result<Vec<ConfigMap>, ConnectError>;
 
+    /// How often the runtime calls [`SourceConnector::task_configs`] again while the
+    /// connector runs (for example to pick up new indices matching a pattern). When the
+    /// result differs from the running task configs, the runtime stops the tasks (they
+    /// commit what was acknowledged) and starts them with the new configs. `None` (the
+    /// default): only when the config changes.
+    fn reconfigure_interval(&self, _config: &Self::Config) -> Option<Duration> {
+        None
+    }
+
     /// Creates an unstarted task; the runtime calls `start` with the task's config.
     fn create_task(&self) -> Box<dyn SourceTask>;
 }
@@ -74,6 +85,9 @@ pub trait ErasedSourceConnector: Send + Sync {
         config: &ConfigMap,
         max_tasks: usize,
     ) -> Result<Vec<ConfigMap>, ConnectError>;
+    /// How often to recompute the task configs while running; `None` for never (also
+    /// when the config does not parse).
+    fn reconfigure_interval(&self, config: &ConfigMap) -> Option<Duration>;
     /// Creates an unstarted task.
     fn create_task(&self) -> Box<dyn SourceTask>;
 }
@@ -108,6 +122,11 @@ impl<C: SourceConnector> ErasedSourceConnector for C {
             .parse_config(config)
             .map_err(|errors| ConnectError::config(FieldError::join(&errors)))?;
         SourceConnector::task_configs(self, &typed, config, max_tasks).await
+    }
+
+    fn reconfigure_interval(&self, config: &ConfigMap) -> Option<Duration> {
+        let typed = self.parse_config(config).ok()?;
+        SourceConnector::reconfigure_interval(self, &typed)
     }
 
     fn create_task(&self) -> Box<dyn SourceTask> {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod connector;
 pub mod error;
 pub mod position;
+pub mod progress;
 pub mod record;
 pub mod task;
 
@@ -20,5 +21,6 @@ pub use config::{
 pub use connector::{ErasedSourceConnector, PluginInfo, SourceConnector};
 pub use error::{ConnectError, ErrorKind};
 pub use position::{SourceOffset, SourcePartition};
+pub use progress::{PartitionProgress, TaskProgress};
 pub use record::{RecordValue, SourceRecord};
 pub use task::{OffsetReader, SourceTask, TaskContext};

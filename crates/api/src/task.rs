@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use crate::config::ConfigMap;
 use crate::error::ConnectError;
 use crate::position::{SourceOffset, SourcePartition};
+use crate::progress::TaskProgress;
 use crate::record::SourceRecord;
 
 /// Reads offsets the runtime committed for this task's connector.
@@ -52,5 +53,12 @@ pub trait SourceTask: Send {
     /// Releases resources. Called once, also after a failure.
     async fn stop(&mut self) -> Result<(), ConnectError> {
         Ok(())
+    }
+
+    /// How far the task has come (work left, lag, problem partitions, counters). Called
+    /// by the runtime between polls, so it must be cheap: return figures the task
+    /// already holds, and measure them inside `poll`.
+    fn progress(&self) -> TaskProgress {
+        TaskProgress::default()
     }
 }

@@ -1,0 +1,56 @@
+//! What a task says about how far it has come: per partition, the work left and how far
+//! behind the source it is, plus counters of documents it could not use.
+//!
+//! The runtime asks for it with [`crate::SourceTask::progress`] between polls and shows it
+//! in the task's status, in `/metrics` and in `rmq-connect status` (with an ETA it
+//! computes from the rate at which `remaining` falls).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::position::SourcePartition;
+
+/// Progress of one source partition (for `es-source`: one concrete index).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionProgress {
+    /// The partition, as in the records' `partition`.
+    pub partition: SourcePartition,
+    /// A short human name for it (for `es-source`: the index name).
+    pub label: String,
+    /// Records still to read after the committed or current position, when known.
+    pub remaining: Option<u64>,
+    /// For time-ordered sources: seconds between the newest record in the source and
+    /// the current position (0 when caught up), when known.
+    pub lag_seconds: Option<f64>,
+    /// When the last `remaining` / `lag_seconds` figures were taken, epoch milliseconds.
+    pub measured_at_ms: Option<i64>,
+    /// A problem with this partition the task keeps retrying (for example "index
+    /// deleted"), in plain words; `None` when it reads normally.
+    pub problem: Option<String>,
+}
+
+impl PartitionProgress {
+    /// A partition with nothing known yet.
+    pub fn new(partition: SourcePartition, label: impl Into<String>) -> Self {
+        Self {
+            partition,
+            label: label.into(),
+            remaining: None,
+            lag_seconds: None,
+            measured_at_ms: None,
+            problem: None,
+        }
+    }
+}
+
+/// Everything a task reports about its progress.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskProgress {
+    /// One entry per partition the task reads.
+    pub partitions: Vec<PartitionProgress>,
+    /// Monotonic counters since the task started, by name (for `es-source`:
+    /// `docs_missing_tracking_field`, ...). Names are `snake_case`; they become
+    /// `rmq_connect_task_<name>_total` in `/metrics`.
+    pub counters: BTreeMap<String, u64>,
+}
