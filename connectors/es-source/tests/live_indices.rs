@@ -122,7 +122,8 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        let pattern = format!("{}-*", self.prefix);
+        // Names, not a pattern: Elasticsearch refuses wildcard deletes by default.
+        let created = std::mem::take(&mut self.created);
         // Drop cannot await and the test's runtime may be unwinding: use a thread.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -130,9 +131,13 @@ impl Drop for Fixture {
                 .build()
                 .unwrap();
             rt.block_on(async {
+                let names: Vec<&str> = created.iter().map(String::as_str).collect();
+                if names.is_empty() {
+                    return;
+                }
                 let _ = es()
                     .indices()
-                    .delete(IndicesDeleteParts::Index(&[&pattern]))
+                    .delete(IndicesDeleteParts::Index(&names))
                     .send()
                     .await;
             });
