@@ -7,9 +7,11 @@
 //! - Key: `<index>/<_id>`, so consumers can de-duplicate.
 //! - Tag: `es.tag`, or the value of `es.tag.field` in `_source` (none when missing).
 //! - Properties: `es_index`, `es_id`, `es_tracking_value` and, when the search returned
-//!   it, `es_seq_no`. Lower-case names never collide with RocketMQ's reserved (upper-case)
-//!   system properties; the two characters RocketMQ uses to separate properties
-//!   (U+0001, U+0002) are replaced by U+FFFD in values.
+//!   it, `es_seq_no`; a blank value (an empty keyword) leaves its property out, since
+//!   RocketMQ clients refuse blank values. Lower-case names never collide with RocketMQ's
+//!   reserved (upper-case) system properties such as `KEYS`, `TAGS` or `UNIQ_KEY`; the
+//!   two characters RocketMQ uses to separate properties (U+0001, U+0002) are replaced by
+//!   U+FFFD in values.
 //! - Body: `_source` byte for byte ([`RecordValue::RawJson`], a slice of the search
 //!   answer), or with `es.envelope=true` an object whose `_source` member holds those
 //!   bytes unparsed.
@@ -58,18 +60,20 @@ pub fn to_record(
         (None, Some(field)) => tag_from_source(&hit.source, field),
         (None, None) => None,
     };
-    let mut properties = vec![
-        ("es_index".to_owned(), property_value(&hit.index)),
-        ("es_id".to_owned(), property_value(&hit.id)),
-    ];
+    let mut properties = Vec::with_capacity(4);
+    let mut property = |name: &str, value: &str| {
+        // RocketMQ clients refuse blank property values.
+        if !value.trim().is_empty() {
+            properties.push((name.to_owned(), property_value(value)));
+        }
+    };
+    property("es_index", &hit.index);
+    property("es_id", &hit.id);
     if let Some(value) = tracking {
-        properties.push((
-            "es_tracking_value".to_owned(),
-            property_value(&scalar_text(value)),
-        ));
+        property("es_tracking_value", &scalar_text(value));
     }
     if let Some(seq_no) = hit.seq_no {
-        properties.push(("es_seq_no".to_owned(), seq_no.to_string()));
+        property("es_seq_no", &seq_no.to_string());
     }
     let value = if config.envelope {
         RecordValue::RawJson(envelope(&hit)?)
@@ -315,7 +319,14 @@ mod tests {
     }
 
     #[test]
-    fn property_values_never_hold_rocketmq_separators() {
+    fn property_values_never_hold_rocketmq_separators_or_blanks() {
         assert_eq!(property_value("a\u{1}b\u{2}c"), "a\u{FFFD}b\u{FFFD}c");
+        let p = IndexPartition::of("orders").unwrap();
+        let mut h = hit(b"{}");
+        h.sort = vec![json!("")];
+        h.seq_no = None;
+        let r = to_record(&config(&[]), &p, None, TrackingKind::Plain, h).unwrap();
+        let names: Vec<&str> = r.properties.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["es_index", "es_id"]);
     }
 }
