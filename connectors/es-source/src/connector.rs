@@ -284,8 +284,9 @@ pub(crate) async fn check_index(
         return Err(vec![(
             config::INDEX,
             EsError::Config(format!(
-                "{index} is an alias or data stream of [{}]; list concrete index names \
-                 instead (aliases are not supported yet)",
+                "{index} is an alias or data stream of [{}], but a task reads concrete \
+                 indices only; run the task on a config split by the connector's \
+                 task_configs, which resolves it",
                 concrete.join(", ")
             )),
         )]);
