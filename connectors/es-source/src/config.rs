@@ -30,6 +30,27 @@ pub const REQUEST_TIMEOUT_MS: &str = "es.request.timeout.ms";
 pub const USERNAME: &str = "es.username";
 /// Basic-auth password.
 pub const PASSWORD: &str = "es.password";
+// --- index resolution and messages (es-indices helper) ---
+/// How often the connector re-resolves `es.index` to find new concrete indices.
+pub const INDEX_REFRESH_INTERVAL_MS: &str = "es.index.refresh.interval.ms";
+/// Topic prefix: records go to `<prefix><concrete index>`.
+pub const TOPIC_PREFIX: &str = "es.topic.prefix";
+/// A constant message tag.
+pub const TAG: &str = "es.tag";
+/// A `_source` field whose value becomes the message tag.
+pub const TAG_FIELD: &str = "es.tag.field";
+/// Whether the body is an envelope with metadata around `_source`.
+pub const ENVELOPE: &str = "es.envelope";
+/// Default of [`INDEX_REFRESH_INTERVAL_MS`].
+pub const DEFAULT_INDEX_REFRESH_INTERVAL_MS: u64 = 60_000;
+/// Smallest non-zero [`INDEX_REFRESH_INTERVAL_MS`].
+pub const MIN_INDEX_REFRESH_INTERVAL_MS: u64 = 1_000;
+/// Largest [`INDEX_REFRESH_INTERVAL_MS`] (one day).
+pub const MAX_INDEX_REFRESH_INTERVAL_MS: u64 = 86_400_000;
+/// Longest RocketMQ topic name.
+pub const MAX_TOPIC_LEN: usize = 127;
+// --- end index resolution and messages ---
+
 /// Internal: the indices one task reads, written by `task_configs` (not for users).
 pub const TASK_INDICES: &str = "es.task.indices";
 
@@ -106,6 +127,21 @@ pub struct EsSourceConfig {
     pub username: Option<String>,
     /// `es.password`: basic-auth password; never shown or logged.
     pub password: Option<Password>,
+    // --- index resolution and messages (es-indices helper) ---
+    /// `es.index.refresh.interval.ms`: how often `es.index` is resolved again while the
+    /// connector runs; `None` (configured as 0) for never.
+    pub index_refresh_interval: Option<Duration>,
+    /// `es.topic.prefix`: when set, each record goes to `<prefix><index>` (characters a
+    /// RocketMQ topic cannot hold replaced by `_`); wins over `connect.topicname`.
+    pub topic_prefix: Option<String>,
+    /// `es.tag`: a constant tag on every message.
+    pub tag: Option<String>,
+    /// `es.tag.field`: a top-level or dotted `_source` field whose value is the tag.
+    pub tag_field: Option<String>,
+    /// `es.envelope`: wrap `_source` in `{"_index","_id","_seq_no","_primary_term",
+    /// "tracking","_source"}`.
+    pub envelope: bool,
+    // --- end index resolution and messages ---
 }
 
 impl EsSourceConfig {
@@ -132,8 +168,14 @@ impl EsSourceConfig {
                 "is required: one index name or a comma-separated list",
             );
         }
+        if !indices.is_empty() && indices.iter().all(|i| i.starts_with('-')) {
+            r.error(
+                INDEX,
+                "lists only exclusions (-name); add at least one index, alias or pattern",
+            );
+        }
         for (i, name) in indices.iter().enumerate() {
-            if let Err(msg) = check_index_name(name) {
+            if let Err(msg) = check_index_entry(name) {
                 r.error(INDEX, msg);
             }
             if indices[..i].contains(name) {
@@ -174,6 +216,44 @@ impl EsSourceConfig {
             _ => {}
         }
 
+        // --- index resolution and messages (es-indices helper) ---
+        let refresh_ms = r.number_or(
+            INDEX_REFRESH_INTERVAL_MS,
+            DEFAULT_INDEX_REFRESH_INTERVAL_MS,
+            0..=MAX_INDEX_REFRESH_INTERVAL_MS,
+        );
+        if refresh_ms != 0 && refresh_ms < MIN_INDEX_REFRESH_INTERVAL_MS {
+            r.error(
+                INDEX_REFRESH_INTERVAL_MS,
+                format!("must be 0 (never) or at least {MIN_INDEX_REFRESH_INTERVAL_MS}"),
+            );
+        }
+        let index_refresh_interval = (refresh_ms > 0).then(|| Duration::from_millis(refresh_ms));
+        let topic_prefix = r.optional_str(TOPIC_PREFIX);
+        if let Some(prefix) = &topic_prefix {
+            if let Err(msg) = check_topic_prefix(prefix) {
+                r.error(TOPIC_PREFIX, msg);
+            }
+        }
+        let tag = r.optional_str(TAG);
+        let tag_field = r.optional_str(TAG_FIELD);
+        if tag.is_some() && tag_field.is_some() {
+            r.error(
+                TAG_FIELD,
+                "cannot be set together with es.tag: use a constant tag or a field, not both",
+            );
+        }
+        if let Some(t) = &tag {
+            if t.contains("||") {
+                r.error(
+                    TAG,
+                    "must not contain \"||\", which RocketMQ uses to combine tags",
+                );
+            }
+        }
+        let envelope = r.bool_or(ENVELOPE, false);
+        // --- end index resolution and messages ---
+
         r.finish(Self {
             hosts,
             indices,
@@ -184,6 +264,11 @@ impl EsSourceConfig {
             request_timeout: Duration::from_millis(timeout_ms),
             username,
             password,
+            index_refresh_interval,
+            topic_prefix,
+            tag,
+            tag_field,
+            envelope,
         })
     }
 }
@@ -235,13 +320,56 @@ fn parse_host(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// Checks a concrete index name against Elasticsearch's naming rules.
-fn check_index_name(name: &str) -> Result<(), String> {
-    if name.contains(['*', '?']) {
+/// Checks one `es.index` entry: a name, alias or data stream, a wildcard pattern (`*`),
+/// or an exclusion (`-name` or `-pattern`).
+fn check_index_entry(entry: &str) -> Result<(), String> {
+    let name = match entry.strip_prefix('-') {
+        Some("") => return Err("\"-\" excludes nothing".to_owned()),
+        Some(rest) => rest,
+        None => entry,
+    };
+    if name.contains('?') {
         return Err(format!(
-            "{name:?} is a pattern; patterns are not supported yet, list concrete index names"
+            "{entry:?} contains '?'; Elasticsearch patterns only know '*'"
         ));
     }
+    if name.contains('*') {
+        // A pattern must be a valid name once its wildcards are left out.
+        let fixed = name.replace('*', "");
+        if fixed.is_empty() {
+            return Ok(());
+        }
+        return check_index_name(&fixed)
+            .map_err(|msg| format!("{entry:?} is not a valid pattern: {msg}"));
+    }
+    check_index_name(name)
+}
+
+/// Checks that `prefix` only holds characters RocketMQ topic names allow.
+fn check_topic_prefix(prefix: &str) -> Result<(), String> {
+    if let Some(c) = prefix.chars().find(|c| !is_topic_char(*c)) {
+        return Err(format!(
+            "{prefix:?} contains {c:?}; RocketMQ topic names only allow letters, digits, \
+             '_', '-', '%' and '|'"
+        ));
+    }
+    if prefix.len() >= MAX_TOPIC_LEN {
+        return Err(format!(
+            "is {} characters long; the topic (prefix + index name) must be at most \
+             {MAX_TOPIC_LEN}",
+            prefix.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Whether RocketMQ allows `c` in a topic name (`^[%|a-zA-Z0-9_-]+$`).
+pub fn is_topic_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '%' | '|')
+}
+
+/// Checks a concrete index name against Elasticsearch's naming rules.
+fn check_index_name(name: &str) -> Result<(), String> {
     if let Some(c) = name
         .chars()
         .find(|c| matches!(c, '\\' | '/' | '"' | '<' | '>' | '|' | ' ' | '#' | ':'))
@@ -281,8 +409,15 @@ pub fn config_def() -> ConfigDef {
             ty: ConfigType::List,
             default: None,
             required: true,
-            doc: "Comma-separated concrete index names to read. Each index is one \
-                  partition with its own offset; indices are spread over the tasks.",
+            doc: "Comma-separated indices to read: index names, aliases, data streams and \
+                  wildcard patterns (logs-*), with -name or -pattern entries to leave \
+                  indices out. Each entry resolves to concrete indices (an alias to its \
+                  indices, a data stream to its backing indices; a pattern matches \
+                  concrete indices and data streams, not aliases). Each concrete index is \
+                  one partition with its own offset; they are spread over the tasks. A \
+                  name that does not exist fails validation; a pattern that matches \
+                  nothing yet is allowed (logged as a warning) and picked up when indices \
+                  appear (see es.index.refresh.interval.ms).",
         },
         ConfigKey {
             name: TRACKING_FIELD,
@@ -344,6 +479,59 @@ pub fn config_def() -> ConfigDef {
             required: false,
             doc: "Password for HTTP basic authentication; never shown or logged.",
         },
+        // --- index resolution and messages (es-indices helper) ---
+        ConfigKey {
+            name: INDEX_REFRESH_INTERVAL_MS,
+            ty: ConfigType::Int,
+            default: Some("60000"),
+            required: false,
+            doc: "Milliseconds between two resolutions of es.index while the connector \
+                  runs; new concrete indices (a new match of a pattern, a rollover of an \
+                  alias or data stream) are then given to the tasks, which restart with \
+                  the new split. 0 turns it off; otherwise 1000 to 86400000. While no \
+                  index matches, the connector runs one idle task and logs a warning at \
+                  every resolution.",
+        },
+        ConfigKey {
+            name: TOPIC_PREFIX,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "When set, each document goes to the topic <prefix><concrete index \
+                  name> (characters RocketMQ topics cannot hold, such as '.', become \
+                  '_'), and connect.topicname is not used. Letters, digits, '_', '-', \
+                  '%' and '|' only; prefix plus index name must be at most 127 characters.",
+        },
+        ConfigKey {
+            name: TAG,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "A constant tag set on every message, for broker-side filtering. Not \
+                  together with es.tag.field.",
+        },
+        ConfigKey {
+            name: TAG_FIELD,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "A field of _source whose value becomes the message tag: a top-level \
+                  name, or a dotted path into objects (a.b.c; a top-level key that \
+                  contains dots is tried first). Strings, numbers and booleans are used \
+                  as text; a missing, null, object or array value leaves the message \
+                  without a tag. Not together with es.tag.",
+        },
+        ConfigKey {
+            name: ENVELOPE,
+            ty: ConfigType::Bool,
+            default: Some("false"),
+            required: false,
+            doc: "false: the message body is the document's _source, byte for byte. \
+                  true: the body is {\"_index\",\"_id\",\"_seq_no\",\"_primary_term\",\
+                  \"tracking\",\"_source\"}, where tracking is the tracking field's sort \
+                  value and _source the original bytes.",
+        },
+        // --- end index resolution and messages ---
     ]
 }
 
@@ -411,7 +599,7 @@ mod tests {
     fn every_problem_is_reported_on_its_key() {
         let m = map(&[
             (HOSTS, "ftp://x:21, http://ok:9200, not a url"),
-            (INDEX, "Orders, logs-*, a, a"),
+            (INDEX, "Orders, logs-?, a, a"),
             (TIEBREAKER_FIELD, "ts"),
             (TRACKING_FIELD, "ts"),
             (BATCH_SIZE, "10001"),
@@ -437,7 +625,7 @@ mod tests {
         );
         assert!(errs[0].message.contains("only http and https"), "{errs:?}");
         assert!(errs[2].message.contains("lower case"));
-        assert!(errs[3].message.contains("pattern"));
+        assert!(errs[3].message.contains("'?'"));
         assert!(errs[4].message.contains("more than once"));
         assert!(errs[6].message.contains("between 1 and 10000"));
     }
@@ -486,11 +674,21 @@ mod tests {
                 POLL_INTERVAL_MS,
                 REQUEST_TIMEOUT_MS,
                 USERNAME,
-                PASSWORD
+                PASSWORD,
+                INDEX_REFRESH_INTERVAL_MS,
+                TOPIC_PREFIX,
+                TAG,
+                TAG_FIELD,
+                ENVELOPE
             ]
         );
         assert!(def.iter().all(|k| !k.doc.is_empty()));
         let default = |name| def.iter().find(|k| k.name == name).unwrap().default;
+        assert_eq!(
+            default(INDEX_REFRESH_INTERVAL_MS),
+            Some(&*DEFAULT_INDEX_REFRESH_INTERVAL_MS.to_string())
+        );
+        assert_eq!(default(ENVELOPE), Some("false"));
         assert_eq!(default(BATCH_SIZE), Some(&*DEFAULT_BATCH_SIZE.to_string()));
         assert_eq!(
             default(POLL_INTERVAL_MS),
@@ -524,5 +722,56 @@ mod tests {
             assert!(!text.contains("hunter2"), "{bad}: {text}");
             assert!(errs.iter().any(|e| e.field == "es.hosts"), "{bad}: {text}");
         }
+    }
+
+    #[test]
+    fn index_entries_may_be_patterns_aliases_and_exclusions() {
+        let mut m = minimal();
+        m.insert(
+            INDEX.into(),
+            "logs-*, -logs-debug*, orders-alias, -old".into(),
+        );
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(
+            c.indices,
+            ["logs-*", "-logs-debug*", "orders-alias", "-old"]
+        );
+        m.insert(INDEX.into(), "-logs-*".into());
+        assert_eq!(fields(&EsSourceConfig::parse(&m).unwrap_err()), [INDEX]);
+        m.insert(INDEX.into(), "a,-".into());
+        assert_eq!(fields(&EsSourceConfig::parse(&m).unwrap_err()), [INDEX]);
+        m.insert(INDEX.into(), "Logs-*".into());
+        let errs = EsSourceConfig::parse(&m).unwrap_err();
+        assert!(errs[0].message.contains("lower case"), "{errs:?}");
+    }
+
+    #[test]
+    fn message_keys_parse_and_conflicts_are_field_errors() {
+        let c = EsSourceConfig::parse(&minimal()).unwrap();
+        assert_eq!(
+            c.index_refresh_interval,
+            Some(Duration::from_millis(DEFAULT_INDEX_REFRESH_INTERVAL_MS))
+        );
+        assert!(!c.envelope && c.topic_prefix.is_none() && c.tag.is_none());
+        let mut m = minimal();
+        m.insert(INDEX_REFRESH_INTERVAL_MS.into(), "0".into());
+        m.insert(TOPIC_PREFIX.into(), "es_".into());
+        m.insert(TAG_FIELD.into(), "kind".into());
+        m.insert(ENVELOPE.into(), "true".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(c.index_refresh_interval, None);
+        assert_eq!(c.topic_prefix.as_deref(), Some("es_"));
+        assert_eq!(c.tag_field.as_deref(), Some("kind"));
+        assert!(c.envelope);
+
+        m.insert(INDEX_REFRESH_INTERVAL_MS.into(), "10".into());
+        m.insert(TOPIC_PREFIX.into(), "es.".into());
+        m.insert(TAG.into(), "t".into());
+        m.insert(ENVELOPE.into(), "yes".into());
+        let errs = EsSourceConfig::parse(&m).unwrap_err();
+        assert_eq!(
+            fields(&errs),
+            [INDEX_REFRESH_INTERVAL_MS, TOPIC_PREFIX, TAG_FIELD, ENVELOPE]
+        );
     }
 }

@@ -11,14 +11,18 @@
 //!
 //! Modules: [`config`] (keys and parsing), [`connector`] (validation, task split),
 //! [`task`] (the poll loop), [`query`] (search bodies), [`cursor`] (positions and
-//! offsets), [`client`] (Elasticsearch calls), [`error`] (error kinds).
+//! offsets), [`client`] (Elasticsearch calls), [`error`] (error kinds), [`resolve`]
+//! (names, aliases, patterns and data streams to concrete indices), [`message`] (hit to
+//! record).
 
 pub mod client;
 pub mod config;
 pub mod connector;
 pub mod cursor;
 pub mod error;
+pub mod message;
 pub mod query;
+pub mod resolve;
 pub mod task;
 
 pub use config::{EsSourceConfig, Password};

@@ -12,9 +12,7 @@
 //! leaves the task as it was, and an error discards the whole batch (cursors unchanged).
 
 use async_trait::async_trait;
-use connect_api::{
-    ConnectError, RecordValue, SourcePartition, SourceRecord, SourceTask, TaskContext,
-};
+use connect_api::{ConnectError, SourcePartition, SourceRecord, SourceTask, TaskContext};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +20,7 @@ use crate::client::{EsClient, Hit};
 use crate::config::{self, EsSourceConfig};
 use crate::connector::check_index;
 use crate::cursor::{advance, Cursor, CursorMode, HitPos};
-use crate::query::{search_body, timestamp_ms, QuerySpec, TrackingKind};
+use crate::query::{search_body, QuerySpec, TrackingKind};
 
 /// Searches one poll runs at the same time when a task reads several indices.
 pub const MAX_CONCURRENT_SEARCHES: usize = 4;
@@ -148,7 +146,9 @@ impl Running {
                     batch_size: config.batch_size,
                     tracking_kind: p.kind.unwrap_or(TrackingKind::Plain),
                 };
-                client.search(&p.index, search_body(&spec, &p.cursor))
+                let mut body = search_body(&spec, &p.cursor);
+                crate::message::request_extras(&mut body, config);
+                client.search(&p.index, body)
             })
             .collect();
         let pages: Vec<Vec<Hit>> = futures::stream::iter(searches)
@@ -184,7 +184,13 @@ impl Running {
                     Some(cursor) => cursor.to_offset()?,
                     None => None,
                 };
-                records.push(to_record(&p.partition, offset, kind, hit));
+                records.push(crate::message::to_record(
+                    &self.config,
+                    &p.partition,
+                    offset,
+                    kind,
+                    hit,
+                )?);
             }
             tracing::debug!(index = %p.index, next = ?cursor_summary(&step.next), "page read");
             moves.push((i, step.next));
@@ -230,46 +236,34 @@ impl Running {
     }
 }
 
-/// The indices of this task: its share from `es.task.indices`, or every index of
-/// `es.index` when the task runs on a config that was not split.
+/// The indices of this task: its share from `es.task.indices` (concrete indices resolved
+/// by `task_configs`; empty for the idle task kept while nothing matches), or the
+/// entries of `es.index` when the task runs on a config that was not split, which then
+/// must all be plain names.
 fn task_indices(
     raw: &connect_api::ConfigMap,
     config: &EsSourceConfig,
 ) -> Result<Vec<String>, ConnectError> {
     let Some(share) = raw.get(config::TASK_INDICES) else {
+        if let Some(entry) = config
+            .indices
+            .iter()
+            .find(|i| crate::resolve::is_pattern(i) || i.starts_with('-'))
+        {
+            return Err(ConnectError::config(format!(
+                "es.index entry {entry} needs resolving, but this task config has no {}; \
+                 task configs come from the connector's task_configs",
+                config::TASK_INDICES
+            )));
+        }
         return Ok(config.indices.clone());
     };
-    let share: Vec<String> = share
+    Ok(share
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
-        .collect();
-    if let Some(stray) = share.iter().find(|i| !config.indices.contains(i)) {
-        return Err(ConnectError::config(format!(
-            "{} names index {stray}, which es.index does not list",
-            config::TASK_INDICES
-        )));
-    }
-    Ok(share)
-}
-
-/// The record for one hit.
-fn to_record(
-    partition: &SourcePartition,
-    offset: Option<connect_api::SourceOffset>,
-    kind: TrackingKind,
-    hit: Hit,
-) -> SourceRecord {
-    let timestamp = hit.sort.first().and_then(|v| timestamp_ms(kind, v));
-    let mut record = SourceRecord::new(partition.clone(), offset, RecordValue::RawJson(hit.source))
-        .with_key(format!("{}/{}", hit.index, hit.id));
-    record.timestamp_ms = timestamp;
-    record.properties = vec![
-        ("es_index".to_owned(), hit.index),
-        ("es_id".to_owned(), hit.id),
-    ];
-    record
+        .collect())
 }
 
 /// A short, log-friendly view of a cursor (an id set is shown by its size).
@@ -284,8 +278,6 @@ fn cursor_summary(cursor: &Cursor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use serde_json::json;
 
     #[test]
     fn partitions_are_canonical() {
@@ -295,33 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn records_carry_key_source_and_properties() {
-        let p = IndexPartition::of("orders").unwrap();
-        let hit = Hit {
-            index: "orders".into(),
-            id: "42".into(),
-            sort: vec![json!(1_700_000_000_000_i64)],
-            source: Bytes::from_static(br#"{"a":1}"#),
-        };
-        let r = to_record(&p, None, TrackingKind::Date, hit);
-        assert_eq!(r.key.as_deref(), Some("orders/42"));
-        assert_eq!(
-            r.value,
-            RecordValue::RawJson(Bytes::from_static(br#"{"a":1}"#))
-        );
-        assert_eq!(r.timestamp_ms, Some(1_700_000_000_000));
-        assert_eq!(r.topic, None);
-        assert_eq!(
-            r.properties,
-            [
-                ("es_index".to_owned(), "orders".to_owned()),
-                ("es_id".to_owned(), "42".to_owned())
-            ]
-        );
-    }
-
-    #[test]
-    fn task_share_must_come_from_es_index() {
+    fn task_share_is_the_resolved_list_and_unsplit_configs_need_plain_names() {
         let mut raw: connect_api::ConfigMap = [
             (config::HOSTS, "http://127.0.0.1:9200"),
             (config::INDEX, "a,b"),
@@ -332,9 +298,13 @@ mod tests {
         .collect();
         let c = EsSourceConfig::parse(&raw).unwrap();
         assert_eq!(task_indices(&raw, &c).unwrap(), ["a", "b"]);
-        raw.insert(config::TASK_INDICES.into(), "b".into());
-        assert_eq!(task_indices(&raw, &c).unwrap(), ["b"]);
-        raw.insert(config::TASK_INDICES.into(), "b,zz".into());
+        raw.insert(config::TASK_INDICES.into(), "b,.ds-x-000001".into());
+        assert_eq!(task_indices(&raw, &c).unwrap(), ["b", ".ds-x-000001"]);
+        raw.insert(config::TASK_INDICES.into(), "".into());
+        assert!(task_indices(&raw, &c).unwrap().is_empty());
+        raw.remove(config::TASK_INDICES);
+        raw.insert(config::INDEX.into(), "logs-*".into());
+        let c = EsSourceConfig::parse(&raw).unwrap();
         assert!(task_indices(&raw, &c).is_err());
     }
 }
