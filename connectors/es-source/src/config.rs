@@ -33,6 +33,21 @@ pub const PASSWORD: &str = "es.password";
 /// Internal: the indices one task reads, written by `task_configs` (not for users).
 pub const TASK_INDICES: &str = "es.task.indices";
 
+// --- read position, filters and lag (es-core) ---
+/// Where a partition without a committed offset starts: `earliest`, `latest` or a value.
+pub const START: &str = "es.start";
+/// A JSON query object every document read must also match.
+pub const QUERY: &str = "es.query";
+/// Comma-separated `_source` fields (or patterns) to include.
+pub const SOURCE_INCLUDES: &str = "es.source.includes";
+/// Comma-separated `_source` fields (or patterns) to exclude.
+pub const SOURCE_EXCLUDES: &str = "es.source.excludes";
+/// How far behind now reads of time-based tracking fields stay.
+pub const LAG: &str = "es.lag";
+/// Largest [`LAG`]: one day.
+pub const MAX_LAG: Duration = Duration::from_secs(86_400);
+// --- end es-core ---
+
 /// Default of [`BATCH_SIZE`].
 pub const DEFAULT_BATCH_SIZE: u32 = 1000;
 /// Largest [`BATCH_SIZE`]: Elasticsearch's default `index.max_result_window`.
@@ -78,6 +93,19 @@ impl fmt::Display for Password {
     }
 }
 
+/// Where a partition without a committed offset starts reading (`es.start`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StartPosition {
+    /// `earliest`: from the first document.
+    #[default]
+    Earliest,
+    /// `latest`: after the newest document present when the task first reads the index.
+    Latest,
+    /// A tracking value: from the documents with tracking value >= it. Kept as written;
+    /// it is read per the tracking field's type once the mapping is known.
+    Value(String),
+}
+
 /// The parsed, checked config of an `es-source` connector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EsSourceConfig {
@@ -106,6 +134,19 @@ pub struct EsSourceConfig {
     pub username: Option<String>,
     /// `es.password`: basic-auth password; never shown or logged.
     pub password: Option<Password>,
+    // --- es-core ---
+    /// `es.start`: where a partition without a committed offset starts.
+    pub start: StartPosition,
+    /// `es.query`: a query object every document read (and counted) must also match.
+    pub query: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `es.source.includes`: `_source` fields to include (all when empty).
+    pub source_includes: Vec<String>,
+    /// `es.source.excludes`: `_source` fields to exclude.
+    pub source_excludes: Vec<String>,
+    /// `es.lag`: for date and date_nanos tracking fields, only documents with tracking
+    /// value <= now - lag are read; `None` reads up to now.
+    pub lag: Option<Duration>,
+    // --- end es-core ---
 }
 
 impl EsSourceConfig {
@@ -174,6 +215,52 @@ impl EsSourceConfig {
             _ => {}
         }
 
+        // --- es-core ---
+        let start = match r.optional_str(START).as_deref() {
+            None | Some("earliest") => StartPosition::Earliest,
+            Some("latest") => StartPosition::Latest,
+            Some(value) => StartPosition::Value(value.to_owned()),
+        };
+        let query = match map.get(QUERY).map(|q| q.trim()).filter(|q| !q.is_empty()) {
+            None => None,
+            Some(raw) => match serde_json::from_str::<serde_json::Value>(raw) {
+                Ok(serde_json::Value::Object(q)) if !q.is_empty() => Some(q),
+                Ok(serde_json::Value::Object(_)) => {
+                    r.error(QUERY, "is an empty object; write a query such as {\"term\": {\"status\": \"paid\"}} or leave it unset");
+                    None
+                }
+                Ok(other) => {
+                    r.error(
+                        QUERY,
+                        format!("must be a JSON object such as {{\"term\": {{\"status\": \"paid\"}}}}, not {}", json_kind(&other)),
+                    );
+                    None
+                }
+                Err(e) => {
+                    r.error(QUERY, format!("is not valid JSON ({e})"));
+                    None
+                }
+            },
+        };
+        let source_includes = r.list(SOURCE_INCLUDES);
+        let source_excludes = r.list(SOURCE_EXCLUDES);
+        let lag = match r.optional_str(LAG) {
+            None => None,
+            Some(raw) => match parse_duration(&raw) {
+                Ok(d) if d > MAX_LAG => {
+                    r.error(LAG, format!("{raw:?} is more than one day (86400s)"));
+                    None
+                }
+                Ok(d) if d.is_zero() => None,
+                Ok(d) => Some(d),
+                Err(msg) => {
+                    r.error(LAG, msg);
+                    None
+                }
+            },
+        };
+        // --- end es-core ---
+
         r.finish(Self {
             hosts,
             indices,
@@ -184,9 +271,52 @@ impl EsSourceConfig {
             request_timeout: Duration::from_millis(timeout_ms),
             username,
             password,
+            start,
+            query,
+            source_includes,
+            source_excludes,
+            lag,
         })
     }
 }
+
+// --- es-core ---
+/// A duration written as a number with a unit, `500ms`, `5s`, `2m` or `1h`; a bare
+/// number is milliseconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let bad = || {
+        format!(
+            "{raw:?} is not a duration; write a whole number with a unit (500ms, 5s, 2m, 1h) \
+             or a number of milliseconds"
+        )
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let millis = match unit.trim() {
+        "" | "ms" => Some(n),
+        "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => return Err(bad()),
+    };
+    millis.map(Duration::from_millis).ok_or_else(bad)
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+// --- end es-core ---
 
 /// `raw` with anything between `://` and the last `@` (user info, which may hold a
 /// password) replaced by `[hidden]`, so error messages can quote the entry.
@@ -344,6 +474,58 @@ pub fn config_def() -> ConfigDef {
             required: false,
             doc: "Password for HTTP basic authentication; never shown or logged.",
         },
+        // --- es-core ---
+        ConfigKey {
+            name: START,
+            ty: ConfigType::String,
+            default: Some("earliest"),
+            required: false,
+            doc: "Where an index without a committed offset starts: `earliest` (its first \
+                  document), `latest` (after the newest document present when the task \
+                  first reads the index; until a later document is committed, a restart \
+                  looks for the newest one again) or a tracking value (documents with \
+                  tracking value >= it: a number for numeric fields, epoch milliseconds or \
+                  an RFC 3339 timestamp such as 2024-05-01T12:00:00Z for date and \
+                  date_nanos, the text for keyword). Ignored once an offset is committed.",
+        },
+        ConfigKey {
+            name: QUERY,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "A JSON query object, for example {\"term\": {\"status\": \"paid\"}}, \
+                  added as a filter to every search (and to the progress counts): only \
+                  matching documents are read.",
+        },
+        ConfigKey {
+            name: SOURCE_INCLUDES,
+            ty: ConfigType::List,
+            default: None,
+            required: false,
+            doc: "Comma-separated _source fields or patterns (a.b, meta.*) to put in the \
+                  messages; all fields when unset. The read position never depends on \
+                  _source.",
+        },
+        ConfigKey {
+            name: SOURCE_EXCLUDES,
+            ty: ConfigType::List,
+            default: None,
+            required: false,
+            doc: "Comma-separated _source fields or patterns to leave out of the messages.",
+        },
+        ConfigKey {
+            name: LAG,
+            ty: ConfigType::String,
+            default: Some("0"),
+            required: false,
+            doc: "For date and date_nanos tracking fields: only read documents whose \
+                  tracking value is at most now minus this duration (by the clock of \
+                  the host running the task), so documents that become searchable late (refresh interval, a \
+                  slow writer) are not skipped. A whole number with a unit: 500ms, 5s, 2m, \
+                  1h (a bare number is milliseconds); at most one day. 0 reads up to now. \
+                  Rejected for other field types.",
+        },
+        // --- end es-core ---
     ]
 }
 
@@ -486,7 +668,12 @@ mod tests {
                 POLL_INTERVAL_MS,
                 REQUEST_TIMEOUT_MS,
                 USERNAME,
-                PASSWORD
+                PASSWORD,
+                START,
+                QUERY,
+                SOURCE_INCLUDES,
+                SOURCE_EXCLUDES,
+                LAG
             ]
         );
         assert!(def.iter().all(|k| !k.doc.is_empty()));
@@ -525,4 +712,77 @@ mod tests {
             assert!(errs.iter().any(|e| e.field == "es.hosts"), "{bad}: {text}");
         }
     }
+
+    // --- es-core ---
+    #[test]
+    fn start_query_source_and_lag_parse() {
+        let c = EsSourceConfig::parse(&minimal()).unwrap();
+        assert_eq!(c.start, StartPosition::Earliest);
+        assert_eq!((c.query, c.lag), (None, None));
+        assert!(c.source_includes.is_empty() && c.source_excludes.is_empty());
+
+        let mut m = minimal();
+        m.insert(START.into(), "latest".into());
+        m.insert(QUERY.into(), r#" {"term": {"status": "paid"}} "#.into());
+        m.insert(SOURCE_INCLUDES.into(), "a, b.*".into());
+        m.insert(SOURCE_EXCLUDES.into(), "secret".into());
+        m.insert(LAG.into(), "5s".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(c.start, StartPosition::Latest);
+        assert_eq!(
+            serde_json::Value::Object(c.query.unwrap()),
+            serde_json::json!({"term": {"status": "paid"}})
+        );
+        assert_eq!(c.source_includes, ["a", "b.*"]);
+        assert_eq!(c.source_excludes, ["secret"]);
+        assert_eq!(c.lag, Some(Duration::from_secs(5)));
+
+        m.insert(START.into(), "2024-05-01T00:00:00Z".into());
+        m.insert(LAG.into(), "0".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(c.start, StartPosition::Value("2024-05-01T00:00:00Z".into()));
+        assert_eq!(c.lag, None);
+    }
+
+    #[test]
+    fn bad_queries_and_lags_are_field_errors() {
+        for (query, want) in [
+            ("{not json", "not valid JSON"),
+            ("[1]", "an array"),
+            ("\"match_all\"", "a string"),
+            ("{}", "empty object"),
+        ] {
+            let mut m = minimal();
+            m.insert(QUERY.into(), query.into());
+            let errs = EsSourceConfig::parse(&m).unwrap_err();
+            assert_eq!(fields(&errs), [QUERY], "{query}");
+            assert!(
+                errs[0].message.contains(want),
+                "{query}: {}",
+                errs[0].message
+            );
+        }
+        for lag in ["5 parsecs", "-1s", "1.5s", "2d", "25h"] {
+            let mut m = minimal();
+            m.insert(LAG.into(), lag.into());
+            assert_eq!(
+                fields(&EsSourceConfig::parse(&m).unwrap_err()),
+                [LAG],
+                "{lag}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_milliseconds() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("750"), Ok(Duration::from_millis(750)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("99999999999999999999h").is_err());
+    }
+    // --- end es-core ---
 }

@@ -11,7 +11,7 @@
 //!
 //! Modules: [`config`] (keys and parsing), [`connector`] (validation, task split),
 //! [`task`] (the poll loop), [`query`] (search bodies), [`cursor`] (positions and
-//! offsets), [`client`] (Elasticsearch calls), [`error`] (error kinds).
+//! offsets), [`tracking`] (supported field types and their values), [`client`] (Elasticsearch calls), [`error`] (error kinds).
 
 pub mod client;
 pub mod config;
@@ -20,6 +20,7 @@ pub mod cursor;
 pub mod error;
 pub mod query;
 pub mod task;
+pub mod tracking;
 
 pub use config::{EsSourceConfig, Password};
 pub use connector::EsSourceConnector;

@@ -19,10 +19,11 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{EsClient, Hit};
-use crate::config::{self, EsSourceConfig};
+use crate::config::{self, EsSourceConfig, StartPosition};
 use crate::connector::check_index;
 use crate::cursor::{advance, Cursor, CursorMode, HitPos};
-use crate::query::{search_body, timestamp_ms, QuerySpec, TrackingKind};
+use crate::query::{latest_body, search_body, timestamp_ms, QuerySpec, TrackingKind};
+use crate::tracking;
 
 /// Searches one poll runs at the same time when a task reads several indices.
 pub const MAX_CONCURRENT_SEARCHES: usize = 4;
@@ -68,6 +69,8 @@ struct PartitionState {
     cursor: Cursor,
     /// The tracking field's kind, once the index's mapping was checked.
     kind: Option<TrackingKind>,
+    /// Whether `es.start` was applied (or did not apply: an offset was committed).
+    start_resolved: bool,
     /// Whether the large-tie-group warning was logged for this index.
     warned_large_tie: bool,
 }
@@ -101,6 +104,7 @@ impl SourceTask for EsSourceTask {
             partitions.push(PartitionState {
                 index,
                 partition,
+                start_resolved: cursor != Cursor::Start,
                 cursor,
                 kind: None,
                 warned_large_tie: false,
@@ -133,21 +137,18 @@ impl SourceTask for EsSourceTask {
 impl Running {
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
         self.resolve_mappings().await?;
+        self.resolve_starts().await?;
 
         let client = &self.client;
         let config = &self.config;
+        let now = now_ms();
         // The futures are built eagerly (no closure inside the stream), which keeps the
         // poll future `Send` for the runtime.
         let searches: Vec<_> = self
             .partitions
             .iter()
             .map(|p| {
-                let spec = QuerySpec {
-                    tracking_field: &config.tracking_field,
-                    tiebreaker_field: config.tiebreaker_field.as_deref(),
-                    batch_size: config.batch_size,
-                    tracking_kind: p.kind.unwrap_or(TrackingKind::Plain),
-                };
+                let spec = query_spec(config, p.kind.unwrap_or(TrackingKind::Long), now);
                 client.search(&p.index, search_body(&spec, &p.cursor))
             })
             .collect();
@@ -177,8 +178,8 @@ impl Running {
                     sort: &h.sort,
                 })
                 .collect();
-            let step = advance(&p.cursor, self.mode, &positions)?;
-            let kind = p.kind.unwrap_or(TrackingKind::Plain);
+            let kind = p.kind.unwrap_or(TrackingKind::Long);
+            let step = advance(&p.cursor, self.mode, kind, &p.index, &positions)?;
             for (hit, offset) in hits.into_iter().zip(step.offsets) {
                 let offset = match offset {
                     Some(cursor) => cursor.to_offset()?,
@@ -224,9 +225,118 @@ impl Running {
                         .unwrap_or_else(|| ConnectError::fatal("index check failed"));
                     ConnectError::new(first.kind(), text.join("; "))
                 })?;
+            check_cursor_fits(&self.config, &p.index, &p.cursor, kind)?;
             p.kind = Some(kind);
         }
         Ok(())
+    }
+
+    /// Applies `es.start` to every index that has no committed offset yet (once per task
+    /// run). A failed lookup leaves the index unresolved, to be tried on the next poll.
+    async fn resolve_starts(&mut self) -> Result<(), ConnectError> {
+        for p in self.partitions.iter_mut().filter(|p| !p.start_resolved) {
+            let kind = p.kind.unwrap_or(TrackingKind::Long);
+            let cursor = match &self.config.start {
+                StartPosition::Earliest => Cursor::Start,
+                StartPosition::Value(raw) => Cursor::From {
+                    value: tracking::parse_value(kind, raw).map_err(|msg| {
+                        ConnectError::config(format!(
+                            "{}: {msg} (field {} of index {} is {kind:?})",
+                            config::START,
+                            self.config.tracking_field,
+                            p.index
+                        ))
+                    })?,
+                    inclusive: true,
+                },
+                StartPosition::Latest => {
+                    let spec = query_spec(&self.config, kind, now_ms());
+                    let newest = self.client.search(&p.index, latest_body(&spec)).await?;
+                    match (newest.into_iter().next(), self.mode) {
+                        // An empty index: everything that comes is new.
+                        (None, _) => Cursor::Start,
+                        (Some(hit), CursorMode::SearchAfter) => Cursor::After(hit.sort),
+                        (Some(hit), CursorMode::BoundaryIds) => Cursor::From {
+                            value: hit.sort.into_iter().next().ok_or_else(|| {
+                                ConnectError::fatal(format!(
+                                    "the newest document of index {} came without sort values",
+                                    p.index
+                                ))
+                            })?,
+                            inclusive: false,
+                        },
+                    }
+                }
+            };
+            tracing::info!(
+                index = %p.index,
+                start = ?self.config.start,
+                cursor = %cursor_summary(&cursor),
+                "no committed offset: es.start applies"
+            );
+            p.cursor = cursor;
+            p.start_resolved = true;
+        }
+        Ok(())
+    }
+}
+
+/// Now, in epoch milliseconds, by this host's clock.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// The query settings of `config` for a tracking field of `kind`, at time `now_ms`.
+fn query_spec(config: &EsSourceConfig, kind: TrackingKind, now_ms: i64) -> QuerySpec<'_> {
+    QuerySpec {
+        tracking_field: &config.tracking_field,
+        tiebreaker_field: config.tiebreaker_field.as_deref(),
+        batch_size: config.batch_size,
+        tracking_kind: kind,
+        filter: config.query.as_ref(),
+        source_includes: &config.source_includes,
+        source_excludes: &config.source_excludes,
+        upper_bound_ms: config
+            .lag
+            .map(|lag| now_ms.saturating_sub(i64::try_from(lag.as_millis()).unwrap_or(i64::MAX))),
+    }
+}
+
+/// Checks that the options and the committed cursor of `index` suit its tracking field's
+/// kind: `es.lag` needs a time field, and a cursor written for another type (the index
+/// was recreated with a different mapping) must not be used.
+fn check_cursor_fits(
+    config: &EsSourceConfig,
+    index: &str,
+    cursor: &Cursor,
+    kind: TrackingKind,
+) -> Result<(), ConnectError> {
+    if config.lag.is_some() && !kind.is_time() {
+        return Err(ConnectError::config(format!(
+            "{}: only applies to date and date_nanos tracking fields, but {} is {kind:?} in \
+             index {index}; remove es.lag",
+            config::LAG,
+            config.tracking_field
+        )));
+    }
+    let value = match cursor {
+        Cursor::Start | Cursor::From { .. } => return Ok(()),
+        Cursor::After(sort) => sort.first(),
+        Cursor::Boundary { value, .. } => Some(value),
+    };
+    match value {
+        Some(v) if tracking::fits(kind, v) => Ok(()),
+        _ => Err(ConnectError::config(format!(
+            "{}: the committed offset of index {index} holds tracking value {}, which does \
+             not fit field {} as it is mapped now ({kind:?}); the index's mapping changed: \
+             reset the connector's offsets to read it again",
+            config::TRACKING_FIELD,
+            value.map(ToString::to_string).unwrap_or_default(),
+            config.tracking_field
+        ))),
     }
 }
 
@@ -276,6 +386,9 @@ fn to_record(
 fn cursor_summary(cursor: &Cursor) -> String {
     match cursor {
         Cursor::Start => "start".to_owned(),
+        Cursor::From { value, inclusive } => {
+            format!("from {value} ({})", if *inclusive { "gte" } else { "gt" })
+        }
         Cursor::After(sort) => format!("after {}", serde_json::Value::Array(sort.clone())),
         Cursor::Boundary { value, ids } => format!("at {value} minus {} id(s)", ids.len()),
     }
