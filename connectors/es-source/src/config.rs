@@ -46,6 +46,12 @@ pub const SOURCE_EXCLUDES: &str = "es.source.excludes";
 pub const LAG: &str = "es.lag";
 /// Largest [`LAG`]: one day.
 pub const MAX_LAG: Duration = Duration::from_secs(86_400);
+/// How often a task measures each index's progress (remaining, lag, missing field).
+pub const PROGRESS_INTERVAL_MS: &str = "es.progress.interval.ms";
+/// Default of [`PROGRESS_INTERVAL_MS`].
+pub const DEFAULT_PROGRESS_INTERVAL_MS: u64 = 5000;
+/// Largest [`PROGRESS_INTERVAL_MS`] (one hour).
+pub const MAX_PROGRESS_INTERVAL_MS: u64 = 3_600_000;
 // --- end es-core ---
 
 /// Default of [`BATCH_SIZE`].
@@ -146,6 +152,8 @@ pub struct EsSourceConfig {
     /// `es.lag`: for date and date_nanos tracking fields, only documents with tracking
     /// value <= now - lag are read; `None` reads up to now.
     pub lag: Option<Duration>,
+    /// `es.progress.interval.ms`: how often each index's progress is measured.
+    pub progress_interval: Duration,
     // --- end es-core ---
 }
 
@@ -259,6 +267,11 @@ impl EsSourceConfig {
                 }
             },
         };
+        let progress_ms = r.number_or(
+            PROGRESS_INTERVAL_MS,
+            DEFAULT_PROGRESS_INTERVAL_MS,
+            0..=MAX_PROGRESS_INTERVAL_MS,
+        );
         // --- end es-core ---
 
         r.finish(Self {
@@ -276,6 +289,7 @@ impl EsSourceConfig {
             source_includes,
             source_excludes,
             lag,
+            progress_interval: Duration::from_millis(progress_ms),
         })
     }
 }
@@ -525,6 +539,17 @@ pub fn config_def() -> ConfigDef {
                   1h (a bare number is milliseconds); at most one day. 0 reads up to now. \
                   Rejected for other field types.",
         },
+        ConfigKey {
+            name: PROGRESS_INTERVAL_MS,
+            ty: ConfigType::Int,
+            default: Some("5000"),
+            required: false,
+            doc: "Milliseconds between two progress measurements of an index (documents \
+                  remaining after the position, lag in seconds for time fields, documents \
+                  missing the tracking field), 0 to 3600000; each costs two counts and at \
+                  most one one-hit search per index, made inside a poll. 0 measures on \
+                  every poll.",
+        },
         // --- end es-core ---
     ]
 }
@@ -673,7 +698,8 @@ mod tests {
                 QUERY,
                 SOURCE_INCLUDES,
                 SOURCE_EXCLUDES,
-                LAG
+                LAG,
+                PROGRESS_INTERVAL_MS
             ]
         );
         assert!(def.iter().all(|k| !k.doc.is_empty()));
@@ -720,6 +746,10 @@ mod tests {
         assert_eq!(c.start, StartPosition::Earliest);
         assert_eq!((c.query, c.lag), (None, None));
         assert!(c.source_includes.is_empty() && c.source_excludes.is_empty());
+        assert_eq!(
+            c.progress_interval,
+            Duration::from_millis(DEFAULT_PROGRESS_INTERVAL_MS)
+        );
 
         let mut m = minimal();
         m.insert(START.into(), "latest".into());

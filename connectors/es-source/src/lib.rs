@@ -11,13 +11,16 @@
 //!
 //! Modules: [`config`] (keys and parsing), [`connector`] (validation, task split),
 //! [`task`] (the poll loop), [`query`] (search bodies), [`cursor`] (positions and
-//! offsets), [`tracking`] (supported field types and their values), [`client`] (Elasticsearch calls), [`error`] (error kinds).
+//! offsets), [`tracking`] (supported field types and their values),
+//! [`measure`] and [`progress`] (per-index figures, problems and back-off), [`client`] (Elasticsearch calls), [`error`] (error kinds).
 
 pub mod client;
 pub mod config;
 pub mod connector;
 pub mod cursor;
 pub mod error;
+pub mod measure;
+pub mod progress;
 pub mod query;
 pub mod task;
 pub mod tracking;

@@ -129,23 +129,31 @@ pub fn search_body(spec: &QuerySpec<'_>, cursor: &Cursor) -> Value {
     Value::Object(body)
 }
 
-/// `range <op> value` on the tracking field (`op` is `gte` or `gt`), read the way the
-/// sort value was written.
-fn range_from(spec: &QuerySpec<'_>, value: &Value, op: &str) -> Value {
+/// `range <op> value` on the tracking field (`op` is `gte`, `gt`, `lte` or `lt`), read the
+/// way the sort value was written.
+pub(crate) fn range_from(spec: &QuerySpec<'_>, value: &Value, op: &str) -> Value {
+    range_ops(spec, &[(op, value)])
+}
+
+/// One `range` on the tracking field with several bounds, each read the way the sort
+/// value was written.
+pub(crate) fn range_ops(spec: &QuerySpec<'_>, bounds: &[(&str, &Value)]) -> Value {
     let mut range = Map::new();
-    match (spec.tracking_kind, value) {
-        (TrackingKind::Date, Value::Number(_)) => {
-            range.insert(op.into(), value.clone());
-            range.insert("format".into(), json!("epoch_millis"));
-        }
-        (TrackingKind::DateNanos, Value::Number(n)) => {
-            // Sort values of date_nanos are epoch nanoseconds; epoch_millis accepts a
-            // fraction with up to six digits, which keeps the full precision.
-            range.insert(op.into(), json!(nanos_as_millis(n)));
-            range.insert("format".into(), json!("epoch_millis"));
-        }
-        _ => {
-            range.insert(op.into(), value.clone());
+    for (op, value) in bounds {
+        match (spec.tracking_kind, value) {
+            (TrackingKind::Date, Value::Number(_)) => {
+                range.insert((*op).into(), (*value).clone());
+                range.insert("format".into(), json!("epoch_millis"));
+            }
+            (TrackingKind::DateNanos, Value::Number(n)) => {
+                // Sort values of date_nanos are epoch nanoseconds; epoch_millis accepts a
+                // fraction with up to six digits, which keeps the full precision.
+                range.insert((*op).into(), json!(nanos_as_millis(n)));
+                range.insert("format".into(), json!("epoch_millis"));
+            }
+            _ => {
+                range.insert((*op).into(), (*value).clone());
+            }
         }
     }
     json!({ "range": { spec.tracking_field: range } })

@@ -644,3 +644,203 @@ async fn lag_on_a_non_time_field_is_an_es_lag_error() {
     assert_eq!(err.kind(), ErrorKind::Config, "{}", err.chain());
     assert!(err.chain().starts_with("es.lag:"), "{}", err.chain());
 }
+
+fn progress_of(task: &EsSourceTask, index: &str) -> connect_api::PartitionProgress {
+    task.progress()
+        .partitions
+        .into_iter()
+        .find(|p| p.label == index)
+        .unwrap()
+}
+
+/// Measured on every poll (interval 0), before the poll's page is read: `remaining` is
+/// what was not yet delivered, `lag_seconds` is newest minus the last delivered value.
+#[tokio::test]
+#[ignore = "needs a real Elasticsearch: run tests/run"]
+async fn progress_reports_remaining_lag_and_documents_missing_the_tracking_field() {
+    for tiebreaker in [false, true] {
+        let index = unique_index(&format!("progress-{tiebreaker}"));
+        let _guard = create_index(&index, "date").await;
+        let base = 1_709_294_400_000_i64;
+        // 50 documents in tie groups of 3, two seconds apart, and 3 without `t`.
+        let mut all: Vec<(String, Value)> = (0..50)
+            .map(|n: i64| ts_doc(&format!("d{n:05}"), base + (n / 3) * 2000))
+            .collect();
+        let newest = base + (49 / 3) * 2000;
+        index_docs(&index, &all).await;
+        let no_ts: Vec<(String, Value)> = (0..3)
+            .map(|n| (format!("x{n}"), json!({"tb": format!("x{n}")})))
+            .collect();
+        index_docs(&index, &no_ts).await;
+        let cfg = config(&index, tiebreaker, &[("es.progress.interval.ms", "0")]);
+        let mut task = start_task(&cfg, None).await;
+        let before = progress_of(&task, &index);
+        assert_eq!((before.remaining, before.problem), (None, None));
+
+        let mut delivered: Vec<SourceRecord> = Vec::new();
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(Instant::now() < until, "only {} read", delivered.len());
+            let read_before = delivered.len();
+            let last_ts = delivered
+                .last()
+                .map(|r| source_of(r)["t"].as_i64().unwrap());
+            delivered.extend(task.poll().await.unwrap());
+            let p = progress_of(&task, &index);
+            assert_eq!(
+                p.remaining,
+                Some(50 - read_before as u64),
+                "after {read_before}"
+            );
+            let want_lag = match last_ts {
+                None => None,
+                Some(_) if read_before == 50 => Some(0.0),
+                Some(ts) => Some((newest - ts) as f64 / 1000.0),
+            };
+            assert_eq!(p.lag_seconds, want_lag, "after {read_before}");
+            assert!(p.measured_at_ms.is_some());
+            assert_eq!(
+                task.progress().counters.get("docs_missing_tracking_field"),
+                Some(&3)
+            );
+            if read_before == 50 {
+                break;
+            }
+        }
+        all.truncate(50);
+        assert_exactly(&delivered, &all);
+    }
+}
+
+/// Polls until `check` holds for the task's progress, returning the records read meanwhile.
+async fn poll_until(
+    task: &mut EsSourceTask,
+    what: &str,
+    deadline: Duration,
+    check: impl Fn(&connect_api::TaskProgress, &[SourceRecord]) -> bool,
+) -> Vec<SourceRecord> {
+    let until = Instant::now() + deadline;
+    let mut out = Vec::new();
+    loop {
+        out.extend(task.poll().await.unwrap());
+        if check(&task.progress(), &out) {
+            return out;
+        }
+        assert!(
+            Instant::now() < until,
+            "timed out waiting for {what}; progress {:?}, {} records",
+            task.progress(),
+            out.len()
+        );
+    }
+}
+
+async fn delete_index(index: &str) {
+    let r = es()
+        .indices()
+        .delete(IndicesDeleteParts::Index(&[index]))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status_code().is_success());
+}
+
+fn problem_of(progress: &connect_api::TaskProgress, index: &str) -> Option<String> {
+    progress
+        .partitions
+        .iter()
+        .find(|p| p.label == index)
+        .and_then(|p| p.problem.clone())
+}
+
+#[tokio::test]
+#[ignore = "needs a real Elasticsearch: run tests/run"]
+async fn a_deleted_index_is_a_problem_while_others_flow_and_resumes_when_recreated() {
+    for tiebreaker in [false, true] {
+        let gone = unique_index(&format!("gone-{tiebreaker}"));
+        let stays = unique_index(&format!("stays-{tiebreaker}"));
+        let _g1 = create_index(&gone, "long").await;
+        let _g2 = create_index(&stays, "long").await;
+        let gone_docs = docs(&LONG, 0, 30, 1);
+        let stays_docs = docs(&LONG, 100, 30, 1);
+        index_docs(&gone, &gone_docs).await;
+        index_docs(&stays, &stays_docs).await;
+        let cfg = config(&format!("{gone},{stays}"), tiebreaker, &[]);
+        let mut task = start_task(&cfg, None).await;
+        let first = poll_records(&mut task, 60, Duration::from_secs(60)).await;
+        assert_exactly(&first, &[gone_docs.clone(), stays_docs.clone()].concat());
+
+        delete_index(&gone).await;
+        let more = docs(&LONG, 200, 20, 500);
+        index_docs(&stays, &more).await;
+        // The task keeps running, says what is wrong, and the other index keeps flowing.
+        let got = poll_until(
+            &mut task,
+            "the problem and the new documents",
+            Duration::from_secs(60),
+            |p, r| problem_of(p, &gone).is_some() && r.len() >= 20,
+        )
+        .await;
+        assert_exactly(&got, &more);
+        let problem = problem_of(&task.progress(), &gone).unwrap();
+        assert!(problem.contains("does not exist"), "{problem}");
+        assert!(problem_of(&task.progress(), &stays).is_none());
+
+        // Back with the same mapping: reading resumes from the cursor (older values stay
+        // behind it, newer ones arrive).
+        let _again = create_index(&gone, "long").await;
+        let back = docs(&LONG, 300, 15, 1000);
+        index_docs(&gone, &back).await;
+        let got = poll_until(
+            &mut task,
+            "reading to resume",
+            Duration::from_secs(90),
+            |p, r| problem_of(p, &gone).is_none() && r.len() >= 15,
+        )
+        .await;
+        let got = [
+            got,
+            poll_records(&mut task, 0, Duration::from_secs(30)).await,
+        ]
+        .concat();
+        assert_exactly(&got, &back);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a real Elasticsearch: run tests/run"]
+async fn a_changed_tracking_mapping_is_a_problem_not_a_silent_skip() {
+    let index = unique_index("remap");
+    let _guard = create_index(&index, "long").await;
+    let first = docs(&LONG, 0, 10, 1);
+    index_docs(&index, &first).await;
+    let mut task = start_task(&config(&index, false, &[]), None).await;
+    let got = poll_records(&mut task, 10, Duration::from_secs(30)).await;
+    assert_exactly(&got, &first);
+
+    delete_index(&index).await;
+    let keyword = TypeCase {
+        ty: "keyword",
+        source: |g| json!(format!("k{g}")),
+        sort: None,
+    };
+    let _again = create_index(&index, "keyword").await;
+    index_docs(&index, &docs(&keyword, 100, 10, 1)).await;
+    let got = poll_until(
+        &mut task,
+        "the mapping problem",
+        Duration::from_secs(90),
+        |p, _| problem_of(p, &index).is_some_and(|m| m.contains("now mapped as")),
+    )
+    .await;
+    assert!(
+        got.is_empty(),
+        "{} records read from a remapped index",
+        got.len()
+    );
+    let problem = problem_of(&task.progress(), &index).unwrap();
+    assert!(
+        problem.contains("keyword") && problem.contains("whole number"),
+        "{problem}"
+    );
+}
