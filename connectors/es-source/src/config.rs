@@ -295,6 +295,39 @@ impl EsSourceConfig {
 }
 
 // --- es-core ---
+impl EsSourceConfig {
+    /// The options that depend on the tracking field's mapped kind, checked once it is
+    /// known (by the task, and by validation after the mapping check): `es.lag` needs a
+    /// date or date_nanos field, and an `es.start` value must be a value of the field.
+    pub fn check_for_kind(&self, kind: crate::tracking::TrackingKind) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.lag.is_some() && !kind.is_time() {
+            errors.push(FieldError::new(
+                LAG,
+                format!(
+                    "only applies to date and date_nanos tracking fields, but {} is {}; \
+                     remove es.lag",
+                    self.tracking_field,
+                    crate::tracking::describe(kind)
+                ),
+            ));
+        }
+        if let StartPosition::Value(raw) = &self.start {
+            if let Err(msg) = crate::tracking::parse_value(kind, raw) {
+                errors.push(FieldError::new(
+                    START,
+                    format!(
+                        "{msg}; {} is {}",
+                        self.tracking_field,
+                        crate::tracking::describe(kind)
+                    ),
+                ));
+            }
+        }
+        errors
+    }
+}
+
 /// A duration written as a number with a unit, `500ms`, `5s`, `2m` or `1h`; a bare
 /// number is milliseconds.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -801,6 +834,25 @@ mod tests {
                 "{lag}"
             );
         }
+    }
+
+    #[test]
+    fn kind_dependent_options_are_field_errors() {
+        use crate::tracking::TrackingKind;
+        let mut m = minimal();
+        m.insert(LAG.into(), "5s".into());
+        m.insert(START.into(), "2024-05-01T00:00:00Z".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Date).is_empty());
+        assert!(c.check_for_kind(TrackingKind::DateNanos).is_empty());
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Long)), [LAG, START]);
+        m.insert(START.into(), "k-7".into());
+        m.remove(LAG);
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Keyword).is_empty());
+        let errs = c.check_for_kind(TrackingKind::Double);
+        assert_eq!(fields(&errs), [START]);
+        assert!(errs[0].message.contains("floating-point"), "{errs:?}");
     }
 
     #[test]

@@ -37,7 +37,7 @@ use crate::error::EsError;
 use crate::measure;
 use crate::progress::{PartitionHealth, DOCS_MISSING_TRACKING_FIELD};
 use crate::query::{latest_body, search_body, timestamp_ms, QuerySpec, TrackingKind};
-use crate::tracking;
+use crate::tracking::{self, describe};
 
 /// Searches one poll runs at the same time when a task reads several indices.
 pub const MAX_CONCURRENT_SEARCHES: usize = 4;
@@ -491,17 +491,6 @@ fn is_index_missing(e: &EsError) -> bool {
     )
 }
 
-/// A tracking kind in words.
-fn describe(kind: TrackingKind) -> &'static str {
-    match kind {
-        TrackingKind::Long => "a whole number (long, integer, short or byte)",
-        TrackingKind::Double => "a floating-point number (double, float or half_float)",
-        TrackingKind::Date => "date",
-        TrackingKind::DateNanos => "date_nanos",
-        TrackingKind::Keyword => "keyword",
-    }
-}
-
 /// Now, in epoch milliseconds, by this host's clock.
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -535,12 +524,11 @@ fn check_cursor_fits(
     cursor: &Cursor,
     kind: TrackingKind,
 ) -> Result<(), ConnectError> {
-    if config.lag.is_some() && !kind.is_time() {
+    let errors = config.check_for_kind(kind);
+    if !errors.is_empty() {
         return Err(ConnectError::config(format!(
-            "{}: only applies to date and date_nanos tracking fields, but {} is {kind:?} in \
-             index {index}; remove es.lag",
-            config::LAG,
-            config.tracking_field
+            "{} (index {index})",
+            connect_api::FieldError::join(&errors)
         )));
     }
     let value = match cursor {

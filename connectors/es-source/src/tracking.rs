@@ -158,6 +158,17 @@ pub fn parse_value(kind: TrackingKind, raw: &str) -> Result<Value, String> {
     }
 }
 
+/// A tracking kind in words, for messages.
+pub fn describe(kind: TrackingKind) -> &'static str {
+    match kind {
+        TrackingKind::Long => "a whole number (long, integer, short or byte)",
+        TrackingKind::Double => "a floating-point number (double, float or half_float)",
+        TrackingKind::Date => "a date",
+        TrackingKind::DateNanos => "a date_nanos",
+        TrackingKind::Keyword => "a keyword",
+    }
+}
+
 /// Compares two sort values of one kind; `None` when either does not fit the kind.
 pub fn compare(kind: TrackingKind, a: &Value, b: &Value) -> Option<Ordering> {
     match kind {
