@@ -122,8 +122,8 @@ pub struct EsSourceConfig {
     /// one partition.
     pub indices: Vec<String>,
     /// `es.tracking.field`: the field documents are read in ascending order of; must be
-    /// mapped with a sortable type (long, integer, double, date, date_nanos, keyword, ...).
-    /// Documents without it are not read.
+    /// mapped as long, integer, short, byte, double, float, half_float, date, date_nanos
+    /// or keyword, with doc values. Documents without it are not read.
     pub tracking_field: String,
     /// `es.tiebreaker.field`: a field unique per document, sorted after the tracking
     /// field; when set, the offset is the pair of sort values, so a document written
@@ -467,9 +467,11 @@ pub fn config_def() -> ConfigDef {
             default: None,
             required: true,
             doc: "Field read in ascending order to find new documents, for example an \
-                  update timestamp or a sequence number. Must be mapped with a sortable \
-                  type (long, integer, double, date, date_nanos, keyword, ...), not text. \
-                  Documents without the field are not read.",
+                  update timestamp or a sequence number. Must be mapped as long, integer, \
+                  short, byte, double, float, half_float, date, date_nanos or keyword, with \
+                  doc values (text, scaled_float and unsigned_long are refused). Documents \
+                  without the field are not read; their number is reported in the task's \
+                  progress as docs_missing_tracking_field.",
         },
         ConfigKey {
             name: TIEBREAKER_FIELD,
