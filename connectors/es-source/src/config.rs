@@ -44,6 +44,8 @@ pub const SOURCE_INCLUDES: &str = "es.source.includes";
 pub const SOURCE_EXCLUDES: &str = "es.source.excludes";
 /// How far behind now reads of time-based tracking fields stay.
 pub const LAG: &str = "es.lag";
+/// The epoch unit of a long tracking field that holds time (`seconds`, `millis`, ...).
+pub const TIME_UNIT: &str = "es.tracking.time.unit";
 /// Largest [`LAG`]: one day.
 pub const MAX_LAG: Duration = Duration::from_secs(86_400);
 /// How often a task measures each index's progress (remaining, lag, missing field).
@@ -154,6 +156,9 @@ pub struct EsSourceConfig {
     pub lag: Option<Duration>,
     /// `es.progress.interval.ms`: how often each index's progress is measured.
     pub progress_interval: Duration,
+    /// `es.tracking.time.unit`: the epoch unit of a long tracking field holding time
+    /// (enables `es.lag` and lag in seconds for it).
+    pub time_unit: Option<crate::tracking::TimeUnit>,
     // --- end es-core ---
 }
 
@@ -267,6 +272,19 @@ impl EsSourceConfig {
                 }
             },
         };
+        let time_unit = match r.optional_str(TIME_UNIT) {
+            None => None,
+            Some(name) => {
+                let unit = crate::tracking::TimeUnit::parse(&name);
+                if unit.is_none() {
+                    r.error(
+                        TIME_UNIT,
+                        format!("{name:?} is not a unit; use seconds, millis, micros or nanos"),
+                    );
+                }
+                unit
+            }
+        };
         let progress_ms = r.number_or(
             PROGRESS_INTERVAL_MS,
             DEFAULT_PROGRESS_INTERVAL_MS,
@@ -290,6 +308,7 @@ impl EsSourceConfig {
             source_excludes,
             lag,
             progress_interval: Duration::from_millis(progress_ms),
+            time_unit,
         })
     }
 }
@@ -301,12 +320,25 @@ impl EsSourceConfig {
     /// date or date_nanos field, and an `es.start` value must be a value of the field.
     pub fn check_for_kind(&self, kind: crate::tracking::TrackingKind) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        if self.lag.is_some() && !kind.is_time() {
+        if self.time_unit.is_some() && kind != crate::tracking::TrackingKind::Long {
+            errors.push(FieldError::new(
+                TIME_UNIT,
+                format!(
+                    "only applies to long (integer, short, byte) tracking fields, but {} is \
+                     {}; remove es.tracking.time.unit",
+                    self.tracking_field,
+                    crate::tracking::describe(kind)
+                ),
+            ));
+        } else if self.lag.is_some()
+            && crate::tracking::units_per_second(kind, self.time_unit).is_none()
+        {
             errors.push(FieldError::new(
                 LAG,
                 format!(
-                    "only applies to date and date_nanos tracking fields, but {} is {}; \
-                     remove es.lag",
+                    "only applies to date and date_nanos tracking fields, or long fields with \
+                     es.tracking.time.unit, but {} is {}; remove es.lag or set \
+                     es.tracking.time.unit",
                     self.tracking_field,
                     crate::tracking::describe(kind)
                 ),
@@ -575,6 +607,15 @@ pub fn config_def() -> ConfigDef {
                   Rejected for other field types.",
         },
         ConfigKey {
+            name: TIME_UNIT,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "For a long (integer, short, byte) tracking field that holds epoch time: \
+                  its unit, seconds, millis, micros or nanos. Enables es.lag and the lag in \
+                  seconds in the task's progress for that field. Rejected for other types.",
+        },
+        ConfigKey {
             name: PROGRESS_INTERVAL_MS,
             ty: ConfigType::Int,
             default: Some("5000"),
@@ -734,6 +775,7 @@ mod tests {
                 SOURCE_INCLUDES,
                 SOURCE_EXCLUDES,
                 LAG,
+                TIME_UNIT,
                 PROGRESS_INTERVAL_MS
             ]
         );
@@ -855,6 +897,18 @@ mod tests {
         let errs = c.check_for_kind(TrackingKind::Double);
         assert_eq!(fields(&errs), [START]);
         assert!(errs[0].message.contains("floating-point"), "{errs:?}");
+
+        // A long field holding epoch time takes es.lag once its unit is named.
+        let mut m = minimal();
+        m.insert(LAG.into(), "5s".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Long)), [LAG]);
+        m.insert(TIME_UNIT.into(), "seconds".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Long).is_empty());
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Date)), [TIME_UNIT]);
+        m.insert(TIME_UNIT.into(), "fortnights".into());
+        assert_eq!(fields(&EsSourceConfig::parse(&m).unwrap_err()), [TIME_UNIT]);
     }
 
     #[test]

@@ -12,6 +12,8 @@ use crate::client::EsClient;
 use crate::cursor::Cursor;
 use crate::error::EsError;
 use crate::query::{latest_body, range_from, range_ops, QuerySpec};
+use crate::tracking::units_per_second;
+#[cfg(test)]
 use crate::tracking::TrackingKind;
 
 /// What one measurement found in one index.
@@ -96,15 +98,10 @@ fn cursor_value(cursor: &Cursor) -> Option<&Value> {
     }
 }
 
-/// Seconds from `cursor` to `newest` for time kinds.
-pub fn lag_seconds(kind: TrackingKind, newest: &Value, cursor: &Value) -> Option<f64> {
-    let per_second = match kind {
-        TrackingKind::Date => 1e3,
-        TrackingKind::DateNanos => 1e9,
-        _ => return None,
-    };
+/// Seconds from `cursor` to `newest` for values counted in `per_second` units a second.
+pub fn lag_seconds(per_second: i64, newest: &Value, cursor: &Value) -> Option<f64> {
     let diff = newest.as_i64()?.checked_sub(cursor.as_i64()?)?;
-    Some((diff.max(0) as f64) / per_second)
+    Some((diff.max(0) as f64) / per_second as f64)
 }
 
 /// Measures `index` at `cursor`.
@@ -116,7 +113,8 @@ pub async fn measure(
 ) -> Result<Figures, EsError> {
     let remaining = client.count(index, remaining_query(spec, cursor)).await?;
     let missing = client.count(index, missing_query(spec)).await?;
-    let lag = if !spec.tracking_kind.is_time() {
+    let per_second = units_per_second(spec.tracking_kind, spec.time_unit);
+    let lag = if per_second.is_none() {
         None
     } else if remaining == 0 {
         Some(0.0)
@@ -126,7 +124,7 @@ pub async fn measure(
             newest.first().and_then(|h| h.sort.first()),
             cursor_value(cursor),
         ) {
-            (Some(newest), Some(at)) => lag_seconds(spec.tracking_kind, newest, at),
+            (Some(newest), Some(at)) => lag_seconds(per_second.unwrap_or(1), newest, at),
             _ => None,
         }
     };
@@ -151,6 +149,7 @@ mod tests {
             source_includes: &[],
             source_excludes: &[],
             upper_bound_ms: None,
+            time_unit: None,
         }
     }
 
@@ -210,23 +209,14 @@ mod tests {
     }
 
     #[test]
-    fn lag_is_measured_in_seconds_for_time_fields_only() {
+    fn lag_is_measured_in_seconds() {
+        assert_eq!(lag_seconds(1000, &json!(10_500), &json!(500)), Some(10.0));
         assert_eq!(
-            lag_seconds(TrackingKind::Date, &json!(10_500), &json!(500)),
-            Some(10.0)
-        );
-        assert_eq!(
-            lag_seconds(
-                TrackingKind::DateNanos,
-                &json!(3_000_000_000_i64),
-                &json!(0)
-            ),
+            lag_seconds(1_000_000_000, &json!(3_000_000_000_i64), &json!(0)),
             Some(3.0)
         );
-        assert_eq!(
-            lag_seconds(TrackingKind::Date, &json!(1), &json!(5)),
-            Some(0.0)
-        );
-        assert_eq!(lag_seconds(TrackingKind::Long, &json!(10), &json!(5)), None);
+        assert_eq!(lag_seconds(1000, &json!(1), &json!(5)), Some(0.0));
+        assert_eq!(lag_seconds(1, &json!(10), &json!(5)), Some(5.0));
+        assert_eq!(lag_seconds(1, &json!("x"), &json!(5)), None);
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cursor::Cursor;
 
+use crate::tracking::TimeUnit;
 pub use crate::tracking::{check_sortable, TrackingKind, SUPPORTED_TYPES as SORTABLE_TYPES};
 
 /// Everything a search body depends on besides the cursor.
@@ -33,6 +34,8 @@ pub struct QuerySpec<'a> {
     /// For time fields with `es.lag`: only documents with tracking value <= this bound,
     /// epoch milliseconds (now - lag, taken when the poll starts).
     pub upper_bound_ms: Option<i64>,
+    /// `es.tracking.time.unit`: the epoch unit of a long tracking field.
+    pub time_unit: Option<TimeUnit>,
 }
 
 impl QuerySpec<'_> {
@@ -46,11 +49,19 @@ impl QuerySpec<'_> {
         if let Some(q) = self.filter {
             filter.push(Value::Object(q.clone()));
         }
-        if let Some(bound) = self.upper_bound_ms.filter(|_| self.tracking_kind.is_time()) {
-            // Epoch milliseconds suit date and date_nanos alike.
-            filter.push(json!({ "range": { self.tracking_field: {
-                "lte": bound, "format": "epoch_millis"
-            }}}));
+        match (self.upper_bound_ms, self.tracking_kind, self.time_unit) {
+            (Some(bound), kind, _) if kind.is_time() => {
+                // Epoch milliseconds suit date and date_nanos alike.
+                filter.push(json!({ "range": { self.tracking_field: {
+                    "lte": bound, "format": "epoch_millis"
+                }}}));
+            }
+            (Some(bound), TrackingKind::Long, Some(unit)) => {
+                let in_unit = (i128::from(bound) * i128::from(unit.per_second())).div_euclid(1000);
+                let in_unit = i64::try_from(in_unit).unwrap_or(i64::MAX);
+                filter.push(json!({ "range": { self.tracking_field: { "lte": in_unit } } }));
+            }
+            _ => {}
         }
         filter
     }
@@ -194,6 +205,7 @@ mod tests {
             source_includes: &[],
             source_excludes: &[],
             upper_bound_ms: None,
+            time_unit: None,
         }
     }
 
@@ -368,8 +380,18 @@ mod tests {
             json!({"term": {"status": "paid"}})
         );
 
-        // The lag bound only exists for time fields.
+        // The lag bound only exists for time fields, and for long fields with a unit.
         s.tracking_kind = TrackingKind::Long;
         assert_eq!(s.base_filters().len(), 2);
+        s.time_unit = Some(TimeUnit::Seconds);
+        assert_eq!(
+            s.base_filters()[2],
+            json!({"range": {"ts": {"lte": 1_700_000_000}}})
+        );
+        s.time_unit = Some(TimeUnit::Micros);
+        assert_eq!(
+            s.base_filters()[2],
+            json!({"range": {"ts": {"lte": 1_700_000_000_000_000_i64}}})
+        );
     }
 }

@@ -509,6 +509,7 @@ fn query_spec(config: &EsSourceConfig, kind: TrackingKind, now_ms: i64) -> Query
         filter: config.query.as_ref(),
         source_includes: &config.source_includes,
         source_excludes: &config.source_excludes,
+        time_unit: config.time_unit,
         upper_bound_ms: config
             .lag
             .map(|lag| now_ms.saturating_sub(i64::try_from(lag.as_millis()).unwrap_or(i64::MAX))),

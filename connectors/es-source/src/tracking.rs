@@ -43,6 +43,53 @@ impl TrackingKind {
     }
 }
 
+/// The unit of a long tracking field that holds epoch time (`es.tracking.time.unit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Epoch seconds.
+    Seconds,
+    /// Epoch milliseconds.
+    Millis,
+    /// Epoch microseconds.
+    Micros,
+    /// Epoch nanoseconds.
+    Nanos,
+}
+
+impl TimeUnit {
+    /// The unit named `seconds`, `millis`, `micros` or `nanos`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "seconds" => Some(TimeUnit::Seconds),
+            "millis" => Some(TimeUnit::Millis),
+            "micros" => Some(TimeUnit::Micros),
+            "nanos" => Some(TimeUnit::Nanos),
+            _ => None,
+        }
+    }
+
+    /// Units per second.
+    pub fn per_second(self) -> i64 {
+        match self {
+            TimeUnit::Seconds => 1,
+            TimeUnit::Millis => 1_000,
+            TimeUnit::Micros => 1_000_000,
+            TimeUnit::Nanos => 1_000_000_000,
+        }
+    }
+}
+
+/// Units per second of a tracking field's values when they are points in time: date and
+/// date_nanos fields, and long fields with an `es.tracking.time.unit`.
+pub fn units_per_second(kind: TrackingKind, unit: Option<TimeUnit>) -> Option<i64> {
+    match kind {
+        TrackingKind::Date => Some(1_000),
+        TrackingKind::DateNanos => Some(1_000_000_000),
+        TrackingKind::Long => unit.map(TimeUnit::per_second),
+        TrackingKind::Double | TrackingKind::Keyword => None,
+    }
+}
+
 /// The field types a tracking or tiebreaker field may have.
 pub const SUPPORTED_TYPES: &[&str] = &[
     "long",

@@ -617,20 +617,39 @@ async fn lag_keeps_late_visible_documents_that_lag_zero_skips() {
         assert_exactly(&got, &[sentinel]);
 
         // es.lag=5s: the same writes lose nothing.
-        let index = unique_index(&format!("lag5-{tiebreaker}"));
-        let _guard = create_index(&index, "date").await;
-        let mut task = start_task(&config(&index, tiebreaker, &[("es.lag", "5s")]), None).await;
-        let t0 = now_ms();
-        let newer = ts_doc("newer", t0);
-        index_docs(&index, std::slice::from_ref(&newer)).await;
-        let early = poll_records(&mut task, 0, Duration::from_secs(30)).await;
-        let late = ts_doc("late", t0 - 1000);
-        index_docs(&index, std::slice::from_ref(&late)).await;
-        let rest = poll_records(&mut task, 2 - early.len(), Duration::from_secs(30)).await;
-        let got: Vec<_> = early.into_iter().chain(rest).collect();
-        assert_exactly(&got, &[newer, late]);
-        let order: Vec<String> = got.iter().map(id_of).collect();
-        assert_eq!(order, ["late", "newer"]);
+        late_writer_with_lag(tiebreaker, "date", &[("es.lag", "5s")]).await;
+    }
+}
+
+/// Indexes `newer`, polls, then indexes `late` (one second older): with the lag both
+/// arrive, the late one first.
+async fn late_writer_with_lag(tiebreaker: bool, ty: &str, extra: &[(&str, &str)]) {
+    let index = unique_index(&format!("lag5-{ty}-{tiebreaker}"));
+    let _guard = create_index(&index, ty).await;
+    let mut task = start_task(&config(&index, tiebreaker, extra), None).await;
+    let t0 = now_ms();
+    let newer = ts_doc("newer", t0);
+    index_docs(&index, std::slice::from_ref(&newer)).await;
+    let early = poll_records(&mut task, 0, Duration::from_secs(30)).await;
+    let late = ts_doc("late", t0 - 1000);
+    index_docs(&index, std::slice::from_ref(&late)).await;
+    let rest = poll_records(&mut task, 2 - early.len(), Duration::from_secs(30)).await;
+    let got: Vec<_> = early.into_iter().chain(rest).collect();
+    assert_exactly(&got, &[newer, late]);
+    let order: Vec<String> = got.iter().map(id_of).collect();
+    assert_eq!(order, ["late", "newer"]);
+}
+
+#[tokio::test]
+#[ignore = "needs a real Elasticsearch: run tests/run"]
+async fn lag_applies_to_long_epoch_fields_with_a_time_unit() {
+    for tiebreaker in [false, true] {
+        late_writer_with_lag(
+            tiebreaker,
+            "long",
+            &[("es.lag", "5s"), ("es.tracking.time.unit", "millis")],
+        )
+        .await;
     }
 }
 
