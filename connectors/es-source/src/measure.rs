@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::client::EsClient;
 use crate::cursor::Cursor;
 use crate::error::EsError;
-use crate::query::{latest_body, range_from, range_ops, QuerySpec};
+use crate::query::{latest_body, range_from, range_ops, to_es, QuerySpec};
 use crate::tracking::units_per_second;
 #[cfg(test)]
 use crate::tracking::TrackingKind;
@@ -58,7 +58,7 @@ pub fn remaining_query(spec: &QuerySpec<'_>, cursor: &Cursor) -> Value {
                         range_from(spec, value, "gt"),
                         { "bool": { "filter": [
                             range_ops(spec, &[("gte", value), ("lte", value)]),
-                            { "range": { tb: { "gt": tb_value } } }
+                            { "range": { tb: { "gt": to_es(tb_value) } } }
                         ]}}
                     ],
                     "minimum_should_match": 1

@@ -119,7 +119,10 @@ pub fn search_body(spec: &QuerySpec<'_>, cursor: &Cursor) -> Value {
             ));
         }
         Cursor::After(values) => {
-            body.insert("search_after".into(), Value::Array(values.clone()));
+            body.insert(
+                "search_after".into(),
+                Value::Array(values.iter().map(to_es).collect()),
+            );
         }
         Cursor::Boundary { value, ids } => {
             filter.push(range_from(spec, value, "gte"));
@@ -163,11 +166,24 @@ pub(crate) fn range_ops(spec: &QuerySpec<'_>, bounds: &[(&str, &Value)]) -> Valu
                 range.insert("format".into(), json!("epoch_millis"));
             }
             _ => {
-                range.insert((*op).into(), (*value).clone());
+                range.insert((*op).into(), to_es(value));
             }
         }
     }
     json!({ "range": { spec.tracking_field: range } })
+}
+
+/// A sort value as it must be sent back to Elasticsearch. Floating-point numbers go as
+/// strings: Elasticsearch reads a JSON number as a `double` and narrows it to `float`
+/// (for float and half_float fields), which for some values lands one step off (for
+/// example the float written as `7.038531E-26`), so `search_after` and `range` would
+/// skip the documents at exactly that value; a string is parsed straight to the field's
+/// type. Integers and strings go as they are.
+pub(crate) fn to_es(value: &Value) -> Value {
+    match value {
+        Value::Number(n) if n.is_f64() => Value::String(n.to_string()),
+        other => other.clone(),
+    }
 }
 
 /// Epoch nanoseconds written as epoch milliseconds with a six-digit fraction.
@@ -315,6 +331,26 @@ mod tests {
             Some(1234)
         );
         assert_eq!(timestamp_ms(TrackingKind::Long, &json!(1234)), None);
+    }
+
+    #[test]
+    fn floating_point_positions_are_sent_as_strings() {
+        let cursor = Cursor::After(vec![json!(7.038531e-26), json!("a")]);
+        let body = search_body(&spec(Some("tb"), TrackingKind::Double), &cursor);
+        assert_eq!(body["search_after"], json!(["7.038531e-26", "a"]));
+        let cursor = Cursor::Boundary {
+            value: json!(0.30000000000000004),
+            ids: vec![],
+        };
+        let body = search_body(&spec(None, TrackingKind::Double), &cursor);
+        assert_eq!(
+            body["query"]["bool"]["filter"][1],
+            json!({"range": {"ts": {"gte": "0.30000000000000004"}}})
+        );
+        // Integers stay numbers.
+        let cursor = Cursor::After(vec![json!(-5), json!(9_007_199_254_740_993_i64)]);
+        let body = search_body(&spec(Some("tb"), TrackingKind::Long), &cursor);
+        assert_eq!(body["search_after"], json!([-5, 9_007_199_254_740_993_i64]));
     }
 
     #[test]

@@ -391,6 +391,15 @@ type_tests! {
         source: |g| json!(g as f64 / 3.0),
         sort: None,
     };
+    float_tracking_keeps_floats_that_a_double_round_trip_would_change: TypeCase {
+        ty: "float",
+        // Consecutive floats around 7.038531E-26 (bits 363742205), which Elasticsearch
+        // would narrow to a neighbour if the position were sent as a JSON number.
+        // Written as strings so Elasticsearch parses them straight to float.
+        // Group 4 (15 documents, across page ends) holds exactly that float.
+        source: |g| json!(f32::from_bits(363_742_201 + g as u32).to_string()),
+        sort: None,
+    };
     half_float_tracking_reads_every_document_once_with_and_without_tiebreaker: TypeCase {
         ty: "half_float",
         source: |g| json!(g as f64 * 0.1),
