@@ -456,6 +456,28 @@ fn type_reason(e: &Value) -> String {
     }
 }
 
+// --- es-core: the count behind task progress (added by the es-core work) ---
+impl EsClient {
+    /// `_count`: how many documents of `index` match `query`.
+    pub async fn count(&self, index: &str, query: Value) -> Result<u64, EsError> {
+        let what = format!("count on index {index}");
+        let response = self
+            .es
+            .count(elasticsearch::CountParts::Index(&[index]))
+            .body(serde_json::json!({ "query": query }))
+            .send()
+            .await;
+        let bytes = read(response, &what).await?;
+        #[derive(Deserialize)]
+        struct Count {
+            count: u64,
+        }
+        let answer: Count = decode(&bytes, &what)?;
+        Ok(answer.count)
+    }
+}
+// --- end es-core ---
+
 #[cfg(test)]
 mod tests {
     use super::*;

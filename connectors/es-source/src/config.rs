@@ -54,6 +54,29 @@ pub const MAX_TOPIC_LEN: usize = 127;
 /// Internal: the indices one task reads, written by `task_configs` (not for users).
 pub const TASK_INDICES: &str = "es.task.indices";
 
+// --- read position, filters and lag (es-core) ---
+/// Where a partition without a committed offset starts: `earliest`, `latest` or a value.
+pub const START: &str = "es.start";
+/// A JSON query object every document read must also match.
+pub const QUERY: &str = "es.query";
+/// Comma-separated `_source` fields (or patterns) to include.
+pub const SOURCE_INCLUDES: &str = "es.source.includes";
+/// Comma-separated `_source` fields (or patterns) to exclude.
+pub const SOURCE_EXCLUDES: &str = "es.source.excludes";
+/// How far behind now reads of time-based tracking fields stay.
+pub const LAG: &str = "es.lag";
+/// The epoch unit of a long tracking field that holds time (`seconds`, `millis`, ...).
+pub const TIME_UNIT: &str = "es.tracking.time.unit";
+/// Largest [`LAG`]: one day.
+pub const MAX_LAG: Duration = Duration::from_secs(86_400);
+/// How often a task measures each index's progress (remaining, lag, missing field).
+pub const PROGRESS_INTERVAL_MS: &str = "es.progress.interval.ms";
+/// Default of [`PROGRESS_INTERVAL_MS`].
+pub const DEFAULT_PROGRESS_INTERVAL_MS: u64 = 5000;
+/// Largest [`PROGRESS_INTERVAL_MS`] (one hour).
+pub const MAX_PROGRESS_INTERVAL_MS: u64 = 3_600_000;
+// --- end es-core ---
+
 /// Default of [`BATCH_SIZE`].
 pub const DEFAULT_BATCH_SIZE: u32 = 1000;
 /// Largest [`BATCH_SIZE`]: Elasticsearch's default `index.max_result_window`.
@@ -99,6 +122,19 @@ impl fmt::Display for Password {
     }
 }
 
+/// Where a partition without a committed offset starts reading (`es.start`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StartPosition {
+    /// `earliest`: from the first document.
+    #[default]
+    Earliest,
+    /// `latest`: after the newest document present when the task first reads the index.
+    Latest,
+    /// A tracking value: from the documents with tracking value >= it. Kept as written;
+    /// it is read per the tracking field's type once the mapping is known.
+    Value(String),
+}
+
 /// The parsed, checked config of an `es-source` connector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EsSourceConfig {
@@ -109,8 +145,8 @@ pub struct EsSourceConfig {
     /// one partition.
     pub indices: Vec<String>,
     /// `es.tracking.field`: the field documents are read in ascending order of; must be
-    /// mapped with a sortable type (long, integer, double, date, date_nanos, keyword, ...).
-    /// Documents without it are not read.
+    /// mapped as long, integer, short, byte, double, float, half_float, date, date_nanos
+    /// or keyword, with doc values. Documents without it are not read.
     pub tracking_field: String,
     /// `es.tiebreaker.field`: a field unique per document, sorted after the tracking
     /// field; when set, the offset is the pair of sort values, so a document written
@@ -142,6 +178,24 @@ pub struct EsSourceConfig {
     /// "tracking","_source"}`.
     pub envelope: bool,
     // --- end index resolution and messages ---
+    // --- es-core ---
+    /// `es.start`: where a partition without a committed offset starts.
+    pub start: StartPosition,
+    /// `es.query`: a query object every document read (and counted) must also match.
+    pub query: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `es.source.includes`: `_source` fields to include (all when empty).
+    pub source_includes: Vec<String>,
+    /// `es.source.excludes`: `_source` fields to exclude.
+    pub source_excludes: Vec<String>,
+    /// `es.lag`: for date and date_nanos tracking fields, only documents with tracking
+    /// value <= now - lag are read; `None` reads up to now.
+    pub lag: Option<Duration>,
+    /// `es.progress.interval.ms`: how often each index's progress is measured.
+    pub progress_interval: Duration,
+    /// `es.tracking.time.unit`: the epoch unit of a long tracking field holding time
+    /// (enables `es.lag` and lag in seconds for it).
+    pub time_unit: Option<crate::tracking::TimeUnit>,
+    // --- end es-core ---
 }
 
 impl EsSourceConfig {
@@ -253,6 +307,69 @@ impl EsSourceConfig {
         }
         let envelope = r.bool_or(ENVELOPE, false);
         // --- end index resolution and messages ---
+        // --- es-core ---
+        let start = match r.optional_str(START).as_deref() {
+            None | Some("earliest") => StartPosition::Earliest,
+            Some("latest") => StartPosition::Latest,
+            Some(value) => StartPosition::Value(value.to_owned()),
+        };
+        let query = match map.get(QUERY).map(|q| q.trim()).filter(|q| !q.is_empty()) {
+            None => None,
+            Some(raw) => match serde_json::from_str::<serde_json::Value>(raw) {
+                Ok(serde_json::Value::Object(q)) if !q.is_empty() => Some(q),
+                Ok(serde_json::Value::Object(_)) => {
+                    r.error(QUERY, "is an empty object; write a query such as {\"term\": {\"status\": \"paid\"}} or leave it unset");
+                    None
+                }
+                Ok(other) => {
+                    r.error(
+                        QUERY,
+                        format!("must be a JSON object such as {{\"term\": {{\"status\": \"paid\"}}}}, not {}", json_kind(&other)),
+                    );
+                    None
+                }
+                Err(e) => {
+                    r.error(QUERY, format!("is not valid JSON ({e})"));
+                    None
+                }
+            },
+        };
+        let source_includes = r.list(SOURCE_INCLUDES);
+        let source_excludes = r.list(SOURCE_EXCLUDES);
+        let lag = match r.optional_str(LAG) {
+            None => None,
+            Some(raw) => match parse_duration(&raw) {
+                Ok(d) if d > MAX_LAG => {
+                    r.error(LAG, format!("{raw:?} is more than one day (86400s)"));
+                    None
+                }
+                Ok(d) if d.is_zero() => None,
+                Ok(d) => Some(d),
+                Err(msg) => {
+                    r.error(LAG, msg);
+                    None
+                }
+            },
+        };
+        let time_unit = match r.optional_str(TIME_UNIT) {
+            None => None,
+            Some(name) => {
+                let unit = crate::tracking::TimeUnit::parse(&name);
+                if unit.is_none() {
+                    r.error(
+                        TIME_UNIT,
+                        format!("{name:?} is not a unit; use seconds, millis, micros or nanos"),
+                    );
+                }
+                unit
+            }
+        };
+        let progress_ms = r.number_or(
+            PROGRESS_INTERVAL_MS,
+            DEFAULT_PROGRESS_INTERVAL_MS,
+            0..=MAX_PROGRESS_INTERVAL_MS,
+        );
+        // --- end es-core ---
 
         r.finish(Self {
             hosts,
@@ -269,9 +386,100 @@ impl EsSourceConfig {
             tag,
             tag_field,
             envelope,
+            start,
+            query,
+            source_includes,
+            source_excludes,
+            lag,
+            progress_interval: Duration::from_millis(progress_ms),
+            time_unit,
         })
     }
 }
+
+// --- es-core ---
+impl EsSourceConfig {
+    /// The options that depend on the tracking field's mapped kind, checked once it is
+    /// known (by the task, and by validation after the mapping check): `es.lag` needs a
+    /// date or date_nanos field, and an `es.start` value must be a value of the field.
+    pub fn check_for_kind(&self, kind: crate::tracking::TrackingKind) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.time_unit.is_some() && kind != crate::tracking::TrackingKind::Long {
+            errors.push(FieldError::new(
+                TIME_UNIT,
+                format!(
+                    "only applies to long (integer, short, byte) tracking fields, but {} is \
+                     {}; remove es.tracking.time.unit",
+                    self.tracking_field,
+                    crate::tracking::describe(kind)
+                ),
+            ));
+        } else if self.lag.is_some()
+            && crate::tracking::units_per_second(kind, self.time_unit).is_none()
+        {
+            errors.push(FieldError::new(
+                LAG,
+                format!(
+                    "only applies to date and date_nanos tracking fields, or long fields with \
+                     es.tracking.time.unit, but {} is {}; remove es.lag or set \
+                     es.tracking.time.unit",
+                    self.tracking_field,
+                    crate::tracking::describe(kind)
+                ),
+            ));
+        }
+        if let StartPosition::Value(raw) = &self.start {
+            if let Err(msg) = crate::tracking::parse_value(kind, raw) {
+                errors.push(FieldError::new(
+                    START,
+                    format!(
+                        "{msg}; {} is {}",
+                        self.tracking_field,
+                        crate::tracking::describe(kind)
+                    ),
+                ));
+            }
+        }
+        errors
+    }
+}
+
+/// A duration written as a number with a unit, `500ms`, `5s`, `2m` or `1h`; a bare
+/// number is milliseconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let bad = || {
+        format!(
+            "{raw:?} is not a duration; write a whole number with a unit (500ms, 5s, 2m, 1h) \
+             or a number of milliseconds"
+        )
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let millis = match unit.trim() {
+        "" | "ms" => Some(n),
+        "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => return Err(bad()),
+    };
+    millis.map(Duration::from_millis).ok_or_else(bad)
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+// --- end es-core ---
 
 /// `raw` with anything between `://` and the last `@` (user info, which may hold a
 /// password) replaced by `[hidden]`, so error messages can quote the entry.
@@ -425,9 +633,11 @@ pub fn config_def() -> ConfigDef {
             default: None,
             required: true,
             doc: "Field read in ascending order to find new documents, for example an \
-                  update timestamp or a sequence number. Must be mapped with a sortable \
-                  type (long, integer, double, date, date_nanos, keyword, ...), not text. \
-                  Documents without the field are not read.",
+                  update timestamp or a sequence number. Must be mapped as long, integer, \
+                  short, byte, double, float, half_float, date, date_nanos or keyword, with \
+                  doc values (text, scaled_float and unsigned_long are refused). Documents \
+                  without the field are not read; their number is reported in the task's \
+                  progress as docs_missing_tracking_field.",
         },
         ConfigKey {
             name: TIEBREAKER_FIELD,
@@ -532,6 +742,78 @@ pub fn config_def() -> ConfigDef {
                   value and _source the original bytes.",
         },
         // --- end index resolution and messages ---
+        // --- es-core ---
+        ConfigKey {
+            name: START,
+            ty: ConfigType::String,
+            default: Some("earliest"),
+            required: false,
+            doc: "Where an index without a committed offset starts: `earliest` (its first \
+                  document), `latest` (after the newest document present when the task \
+                  first reads the index; until a later document is committed, a restart \
+                  looks for the newest one again) or a tracking value (documents with \
+                  tracking value >= it: a number for numeric fields, epoch milliseconds or \
+                  an RFC 3339 timestamp such as 2024-05-01T12:00:00Z for date and \
+                  date_nanos, the text for keyword). Ignored once an offset is committed.",
+        },
+        ConfigKey {
+            name: QUERY,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "A JSON query object, for example {\"term\": {\"status\": \"paid\"}}, \
+                  added as a filter to every search (and to the progress counts): only \
+                  matching documents are read.",
+        },
+        ConfigKey {
+            name: SOURCE_INCLUDES,
+            ty: ConfigType::List,
+            default: None,
+            required: false,
+            doc: "Comma-separated _source fields or patterns (a.b, meta.*) to put in the \
+                  messages; all fields when unset. The read position never depends on \
+                  _source.",
+        },
+        ConfigKey {
+            name: SOURCE_EXCLUDES,
+            ty: ConfigType::List,
+            default: None,
+            required: false,
+            doc: "Comma-separated _source fields or patterns to leave out of the messages.",
+        },
+        ConfigKey {
+            name: LAG,
+            ty: ConfigType::String,
+            default: Some("0"),
+            required: false,
+            doc: "For date and date_nanos tracking fields: only read documents whose \
+                  tracking value is at most now minus this duration (by the clock of \
+                  the host running the task), so documents that become searchable late (refresh interval, a \
+                  slow writer) are not skipped. A whole number with a unit: 500ms, 5s, 2m, \
+                  1h (a bare number is milliseconds); at most one day. 0 reads up to now. \
+                  Rejected for other field types.",
+        },
+        ConfigKey {
+            name: TIME_UNIT,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "For a long (integer, short, byte) tracking field that holds epoch time: \
+                  its unit, seconds, millis, micros or nanos. Enables es.lag and the lag in \
+                  seconds in the task's progress for that field. Rejected for other types.",
+        },
+        ConfigKey {
+            name: PROGRESS_INTERVAL_MS,
+            ty: ConfigType::Int,
+            default: Some("5000"),
+            required: false,
+            doc: "Milliseconds between two progress measurements of an index (documents \
+                  remaining after the position, lag in seconds for time fields, documents \
+                  missing the tracking field), 0 to 3600000; each costs two counts and at \
+                  most one one-hit search per index, made inside a poll. 0 measures on \
+                  every poll.",
+        },
+        // --- end es-core ---
     ]
 }
 
@@ -679,7 +961,14 @@ mod tests {
                 TOPIC_PREFIX,
                 TAG,
                 TAG_FIELD,
-                ENVELOPE
+                ENVELOPE,
+                START,
+                QUERY,
+                SOURCE_INCLUDES,
+                SOURCE_EXCLUDES,
+                LAG,
+                TIME_UNIT,
+                PROGRESS_INTERVAL_MS
             ]
         );
         assert!(def.iter().all(|k| !k.doc.is_empty()));
@@ -774,4 +1063,111 @@ mod tests {
             [INDEX_REFRESH_INTERVAL_MS, TOPIC_PREFIX, TAG_FIELD, ENVELOPE]
         );
     }
+    // --- es-core ---
+    #[test]
+    fn start_query_source_and_lag_parse() {
+        let c = EsSourceConfig::parse(&minimal()).unwrap();
+        assert_eq!(c.start, StartPosition::Earliest);
+        assert_eq!((c.query, c.lag), (None, None));
+        assert!(c.source_includes.is_empty() && c.source_excludes.is_empty());
+        assert_eq!(
+            c.progress_interval,
+            Duration::from_millis(DEFAULT_PROGRESS_INTERVAL_MS)
+        );
+
+        let mut m = minimal();
+        m.insert(START.into(), "latest".into());
+        m.insert(QUERY.into(), r#" {"term": {"status": "paid"}} "#.into());
+        m.insert(SOURCE_INCLUDES.into(), "a, b.*".into());
+        m.insert(SOURCE_EXCLUDES.into(), "secret".into());
+        m.insert(LAG.into(), "5s".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(c.start, StartPosition::Latest);
+        assert_eq!(
+            serde_json::Value::Object(c.query.unwrap()),
+            serde_json::json!({"term": {"status": "paid"}})
+        );
+        assert_eq!(c.source_includes, ["a", "b.*"]);
+        assert_eq!(c.source_excludes, ["secret"]);
+        assert_eq!(c.lag, Some(Duration::from_secs(5)));
+
+        m.insert(START.into(), "2024-05-01T00:00:00Z".into());
+        m.insert(LAG.into(), "0".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(c.start, StartPosition::Value("2024-05-01T00:00:00Z".into()));
+        assert_eq!(c.lag, None);
+    }
+
+    #[test]
+    fn bad_queries_and_lags_are_field_errors() {
+        for (query, want) in [
+            ("{not json", "not valid JSON"),
+            ("[1]", "an array"),
+            ("\"match_all\"", "a string"),
+            ("{}", "empty object"),
+        ] {
+            let mut m = minimal();
+            m.insert(QUERY.into(), query.into());
+            let errs = EsSourceConfig::parse(&m).unwrap_err();
+            assert_eq!(fields(&errs), [QUERY], "{query}");
+            assert!(
+                errs[0].message.contains(want),
+                "{query}: {}",
+                errs[0].message
+            );
+        }
+        for lag in ["5 parsecs", "-1s", "1.5s", "2d", "25h"] {
+            let mut m = minimal();
+            m.insert(LAG.into(), lag.into());
+            assert_eq!(
+                fields(&EsSourceConfig::parse(&m).unwrap_err()),
+                [LAG],
+                "{lag}"
+            );
+        }
+    }
+
+    #[test]
+    fn kind_dependent_options_are_field_errors() {
+        use crate::tracking::TrackingKind;
+        let mut m = minimal();
+        m.insert(LAG.into(), "5s".into());
+        m.insert(START.into(), "2024-05-01T00:00:00Z".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Date).is_empty());
+        assert!(c.check_for_kind(TrackingKind::DateNanos).is_empty());
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Long)), [LAG, START]);
+        m.insert(START.into(), "k-7".into());
+        m.remove(LAG);
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Keyword).is_empty());
+        let errs = c.check_for_kind(TrackingKind::Double);
+        assert_eq!(fields(&errs), [START]);
+        assert!(errs[0].message.contains("floating-point"), "{errs:?}");
+
+        // A long field holding epoch time takes es.lag once its unit is named.
+        let mut m = minimal();
+        m.insert(LAG.into(), "5s".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Long)), [LAG]);
+        m.insert(TIME_UNIT.into(), "seconds".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Long).is_empty());
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Date)), [TIME_UNIT]);
+        m.insert(TIME_UNIT.into(), "fortnights".into());
+        assert_eq!(fields(&EsSourceConfig::parse(&m).unwrap_err()), [TIME_UNIT]);
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_milliseconds() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("750"), Ok(Duration::from_millis(750)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("99999999999999999999h").is_err());
+    }
+    // --- end es-core ---
 }

@@ -236,11 +236,21 @@ async fn validate_indices(client: &EsClient, config: &EsSourceConfig) -> Vec<Fie
     let mut fields = vec![config.tracking_field.as_str()];
     fields.extend(config.tiebreaker_field.as_deref());
     match resolve::field_mappings(client, &resolution.indices, &fields).await {
-        Ok(mappings) => errors.extend(
-            resolve::check_fields(config, &mappings)
-                .into_iter()
-                .map(|p| FieldError::new(p.key, p.message)),
-        ),
+        Ok(mappings) => {
+            let problems = resolve::check_fields(config, &mappings);
+            if problems.is_empty() {
+                // One sortable type everywhere: the options that depend on it (es.lag,
+                // es.tracking.time.unit, an es.start value) are checked against it.
+                if let Some(kind) = tracking_kind(config, &mappings) {
+                    errors.extend(config.check_for_kind(kind));
+                }
+            }
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError::new(p.key, p.message)),
+            );
+        }
         Err(e) => errors.push(FieldError::new(key_for(&e), chain(e))),
     }
     match resolve::check_batch_size(client, &resolution.indices, config.batch_size).await {
@@ -252,6 +262,20 @@ async fn validate_indices(client: &EsClient, config: &EsSourceConfig) -> Vec<Fie
         Err(e) => errors.push(FieldError::new(key_for(&e), chain(e))),
     }
     errors
+}
+
+/// The kind of the tracking field in the first matched index that maps it sortably.
+fn tracking_kind(
+    config: &EsSourceConfig,
+    mappings: &std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, crate::client::FieldMapping>,
+    >,
+) -> Option<TrackingKind> {
+    mappings.values().find_map(|fields| {
+        let m = fields.get(&config.tracking_field)?;
+        check_sortable(&config.tracking_field, &m.ty, m.doc_values).ok()
+    })
 }
 
 /// Checks that `index` is a concrete index that maps the tracking field (and the

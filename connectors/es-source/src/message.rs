@@ -253,7 +253,7 @@ mod tests {
         let mut h = hit(b"");
         h.source = answer.slice(2..9);
         let p = IndexPartition::of("orders").unwrap();
-        let r = to_record(&config(&[]), &p, None, TrackingKind::Plain, h).unwrap();
+        let r = to_record(&config(&[]), &p, None, TrackingKind::Long, h).unwrap();
         let RecordValue::RawJson(body) = r.value else {
             panic!("not raw")
         };
@@ -325,7 +325,7 @@ mod tests {
         let mut h = hit(b"{}");
         h.sort = vec![json!("")];
         h.seq_no = None;
-        let r = to_record(&config(&[]), &p, None, TrackingKind::Plain, h).unwrap();
+        let r = to_record(&config(&[]), &p, None, TrackingKind::Long, h).unwrap();
         let names: Vec<&str> = r.properties.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["es_index", "es_id"]);
     }

@@ -382,6 +382,25 @@ async fn each_validation_failure_names_the_key_to_change() {
         ["es.tiebreaker.field"]
     );
 
+    // Options checked against the field's type: es.lag needs a time field, and an
+    // es.start value must parse as one.
+    let errs = validate(config(&l, &[("es.lag", "5s")])).await;
+    assert_eq!(
+        by_field(&errs).keys().copied().collect::<Vec<_>>(),
+        ["es.lag"],
+        "{errs:?}"
+    );
+    let errs = validate(config(&l, &[("es.start", "not-a-number")])).await;
+    assert_eq!(
+        by_field(&errs).keys().copied().collect::<Vec<_>>(),
+        ["es.start"],
+        "{errs:?}"
+    );
+    assert!(
+        validate(config(&d, &[("es.lag", "5s")])).await.is_empty(),
+        "es.lag on a date field is fine"
+    );
+
     let errs = validate(config(&format!("{l},{s}"), &[("es.batch.size", "200")])).await;
     let fields = by_field(&errs);
     assert_eq!(
