@@ -145,13 +145,13 @@ impl MessageSink for NoSink {
 
 fn router(dir: &tempfile::TempDir, token: Option<&str>) -> Router {
     let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let herder = Arc::new(StandaloneHerder::new(
+    let herder = StandaloneHerder::new(
         "worker-openapi".to_owned(),
         PluginRegistry::new(),
         store,
         Arc::new(NoSink),
         LoopSettings::default(),
-    ));
+    );
     herder.set_ready();
     rest::router(
         herder as Arc<dyn Herder>,

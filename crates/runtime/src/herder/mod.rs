@@ -1,6 +1,7 @@
 //! Herders manage connectors and their tasks. The REST API talks only to the [`Herder`]
 //! trait, so the clustered herder can replace the standalone one.
 
+mod reconfigure;
 mod standalone;
 
 use std::collections::BTreeMap;
