@@ -50,7 +50,7 @@ pub enum SendMode {
 pub enum Tolerance {
     /// Fail the task, naming the record.
     None,
-    /// Skip the record, count it in `records_failed` and log it.
+    /// Skip the record, count it in `records_skipped` and log it.
     All,
 }
 

@@ -12,6 +12,7 @@ pub mod connector_config;
 pub mod error;
 pub mod herder;
 pub mod placeholders;
+pub mod progress;
 pub mod registry;
 pub mod rest;
 pub mod secrets;
