@@ -9,6 +9,7 @@
 #![recursion_limit = "512"]
 
 pub mod connector_config;
+pub mod dead_letter;
 pub mod error;
 pub mod herder;
 pub mod placeholders;
