@@ -41,8 +41,6 @@ pub struct TimerSpec {
     pub resolved: ConfigMap,
     /// `max.tasks`.
     pub max_tasks: usize,
-    /// Time between recomputations.
-    pub interval: Duration,
 }
 
 /// A running timer; dropping it (or cancelling its parent token) ends it.
@@ -83,21 +81,18 @@ pub fn arm<R: Reconfigurable>(
     let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
     let token = cancel.clone();
     tracing::debug!(connector = %spec.connector, ?interval, "task reconfiguration timer armed");
-    tokio::spawn(async move {
-        let spec = TimerSpec { interval, ..spec };
-        run(spec, target, token, generation).await;
-    });
+    tokio::spawn(run(spec, interval, target, token, generation));
     Some(ReconfigureTimer { cancel, generation })
 }
 
 async fn run<R: Reconfigurable>(
     spec: TimerSpec,
+    interval: Duration,
     target: Weak<R>,
     cancel: CancellationToken,
     generation: u64,
 ) {
-    let mut tick =
-        tokio::time::interval_at(tokio::time::Instant::now() + spec.interval, spec.interval);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -269,7 +269,6 @@ impl StandaloneHerder {
                 plugin: plugin.clone(),
                 resolved: entry.resolved.clone(),
                 max_tasks: fw.max_tasks,
-                interval: std::time::Duration::ZERO,
             },
             self.me.clone(),
             &self.root,
