@@ -23,7 +23,12 @@ async fn task_indices(w: &WorkerProcess, connector: &str) -> anyhow::Result<Vec<
         .cloned()
         .unwrap_or_default()
         .iter()
-        .map(|t| t["config"]["es.task.indices"].as_str().unwrap_or("").to_owned())
+        .map(|t| {
+            t["config"]["es.task.indices"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
         .collect();
     shares.sort();
     Ok(shares)
@@ -69,7 +74,11 @@ async fn a_fourth_index_matching_the_pattern_is_discovered_and_its_documents_arr
         .await
         .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     let before = task_indices(&w, &connector).await.unwrap();
-    assert_eq!(before.len(), 2, "three indices over max.tasks=2: {before:?}");
+    assert_eq!(
+        before.len(),
+        2,
+        "three indices over max.tasks=2: {before:?}"
+    );
 
     // A fourth matching index appears while the connector runs.
     let fourth = format!("{prefix}-d");
@@ -94,7 +103,10 @@ async fn a_fourth_index_matching_the_pattern_is_discovered_and_its_documents_arr
         .keys()
         .filter(|k| k.starts_with(&format!("{fourth}/")))
         .count();
-    assert_eq!(keyed_fourth, 300, "the new index's documents, keyed <index>/<_id>");
+    assert_eq!(
+        keyed_fourth, 300,
+        "the new index's documents, keyed <index>/<_id>"
+    );
     let dups: Vec<_> = counts.iter().filter(|(_, &n)| n > 1).take(5).collect();
     assert!(
         dups.is_empty(),
@@ -107,23 +119,26 @@ async fn a_fourth_index_matching_the_pattern_is_discovered_and_its_documents_arr
         .await
         .unwrap();
     let tasks = status["tasks"].as_array().cloned().unwrap_or_default();
-    assert!(
-        tasks.iter().all(|t| t["state"] == "RUNNING"),
-        "{status}"
-    );
-    eventually(Duration::from_secs(60), "remaining 0 for all four indices", || async {
-        let (_, status) = w.get(&format!("/connectors/{connector}/status")).await?;
-        let partitions: Vec<Value> = status["tasks"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|t| t["partitions"].as_array().cloned().unwrap_or_default())
-            .collect();
-        Ok((partitions.len() == 4
-            && partitions.iter().all(|p| p["remaining"].as_u64() == Some(0)))
-        .then_some(()))
-    })
+    assert!(tasks.iter().all(|t| t["state"] == "RUNNING"), "{status}");
+    eventually(
+        Duration::from_secs(60),
+        "remaining 0 for all four indices",
+        || async {
+            let (_, status) = w.get(&format!("/connectors/{connector}/status")).await?;
+            let partitions: Vec<Value> = status["tasks"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|t| t["partitions"].as_array().cloned().unwrap_or_default())
+                .collect();
+            Ok((partitions.len() == 4
+                && partitions
+                    .iter()
+                    .all(|p| p["remaining"].as_u64() == Some(0)))
+            .then_some(()))
+        },
+    )
     .await
     .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     reader.shutdown().await;
