@@ -1197,7 +1197,7 @@ async fn unknown_routes_are_404_and_wrong_verbs_405_with_the_json_error_body() {
 }
 
 #[tokio::test]
-async fn oversized_bodies_are_413_with_the_json_error_body() {
+async fn oversized_bodies_are_413_with_the_json_error_body_and_connection_close() {
     let h = Harness::new();
     let big = format!(
         "{{\"name\":\"big\",\"config\":{{\"connector.class\":\"{PLUGIN}\",\"fake.total\":\"1\",\"pad\":\"{}\"}}}}",
@@ -1211,9 +1211,16 @@ async fn oversized_bodies_are_413_with_the_json_error_body() {
         ("PATCH", "/connectors/big/offsets"),
         ("PUT", "/connector-plugins/fake-source/config/validate"),
     ] {
-        h.raw(method, path, Some("application/json"), big.clone())
-            .await
-            .expect_error(413);
+        let resp = h
+            .raw(method, path, Some("application/json"), big.clone())
+            .await;
+        resp.expect_error(413);
+        // The unread body ends the connection: clients are told not to reuse it.
+        assert_eq!(
+            resp.headers.get("connection").map(|v| v.as_bytes()),
+            Some(&b"close"[..]),
+            "{method} {path}"
+        );
     }
     // Just under the limit is accepted.
     let ok = format!(

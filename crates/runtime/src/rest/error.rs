@@ -71,7 +71,16 @@ impl IntoResponse for ApiError {
             message: self.message,
             errors: self.errors,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The body was not read to its end, so the connection is closed after this
+            // answer; saying so keeps clients from sending their next request on it.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 
