@@ -115,20 +115,40 @@ async fn tied_tracking_values_arrive_exactly_once_and_sigterm_restart_resends_no
 #[tokio::test]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn kill_9_mid_stream_loses_nothing_and_duplicates_stay_under_one_batch_plus_in_flight() {
-    kill_9_mid_stream(Some("seq")).await;
+    // Tie groups of up to 500 span pages of 200, so the kill often lands inside one.
+    let (docs, _) = grouped_docs(0, 20_000, 500, 1_000);
+    kill_9_mid_stream(Some("seq"), docs, 200, 2_000).await;
 }
 
 #[tokio::test]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn kill_9_mid_stream_without_a_tiebreaker_loses_nothing_at_tied_values() {
-    kill_9_mid_stream(None).await;
+    let (docs, _) = grouped_docs(0, 20_000, 500, 1_000);
+    kill_9_mid_stream(None, docs, 200, 2_000).await;
 }
 
-async fn kill_9_mid_stream(tiebreaker: Option<&str>) {
+#[tokio::test]
+#[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
+async fn kill_9_inside_5000_documents_sharing_one_value_without_a_tiebreaker_loses_nothing() {
+    // Every document has the same tracking value: the whole stream is one tie group,
+    // read in pages of 50, and the kill lands inside it.
+    let docs: Vec<(String, Value)> = (0..5_000u64)
+        .map(|seq| (format!("d{seq}"), connect_e2e::doc(seq, 42)))
+        .collect();
+    kill_9_mid_stream(None, docs, 50, 1_000).await;
+}
+
+/// Loads `docs`, lets a worker send at least `kill_after` of them in pages of `batch`,
+/// SIGKILLs it, restarts it, and checks every document arrived with fewer duplicates
+/// than one batch plus what can be in flight.
+async fn kill_9_mid_stream(
+    tiebreaker: Option<&str>,
+    docs: Vec<(String, Value)>,
+    batch: usize,
+    kill_after: u64,
+) {
     let f = Fixture::new("kill").await.unwrap();
-    let batch = 200usize;
-    // Tie groups of up to 500 span pages of 200, so the kill often lands inside one.
-    let (docs, _) = grouped_docs(0, 20_000, 500, 1_000);
+    let total = docs.len();
     f.load(&docs).await.unwrap();
     let connectors = vec![(
         f.connector.clone(),
@@ -139,13 +159,13 @@ async fn kill_9_mid_stream(tiebreaker: Option<&str>) {
         .unwrap();
     let sent_at_kill = eventually(ARRIVAL_TIMEOUT, "the stream to be under way", || async {
         let sent = w.task_sum(&f.connector, "records_sent").await?;
-        Ok((sent >= 2_000).then_some(sent))
+        Ok((sent >= kill_after).then_some(sent))
     })
     .await
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     w.kill9().await.unwrap();
     assert!(
-        sent_at_kill < 20_000,
+        (sent_at_kill as usize) < total,
         "the stream finished before the kill ({sent_at_kill} sent); the test proves nothing"
     );
 
@@ -154,12 +174,12 @@ async fn kill_9_mid_stream(tiebreaker: Option<&str>) {
         .unwrap();
     let mut reader = TopicReader::start(&f.topic).await.unwrap();
     reader
-        .read_distinct(20_000, ARRIVAL_TIMEOUT)
+        .read_distinct(total, ARRIVAL_TIMEOUT)
         .await
         .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
     reader.drain(Duration::from_secs(3)).await.unwrap();
     let counts = reader.key_counts();
-    assert_eq!(counts.len(), 20_000, "every document arrives at least once");
+    assert_eq!(counts.len(), total, "every document arrives at least once");
     let duplicates: usize = counts.values().map(|n| n - 1).sum();
     let bound = batch * (1 + MAX_IN_FLIGHT_BATCHES);
     println!("kill -9 after {sent_at_kill} sent: {duplicates} duplicates (bound {bound})");

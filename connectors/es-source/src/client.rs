@@ -57,6 +57,10 @@ pub struct Hit {
     pub sort: Vec<Value>,
     /// `_source`: the document, byte for byte as Elasticsearch returned it.
     pub source: Bytes,
+    /// `_seq_no`, when the search asked for `seq_no_primary_term`.
+    pub seq_no: Option<i64>,
+    /// `_primary_term`, when the search asked for `seq_no_primary_term`.
+    pub primary_term: Option<i64>,
 }
 
 /// The mapping of one field in one concrete index.
@@ -253,6 +257,113 @@ impl EsClient {
     }
 }
 
+// --- index resolution calls (es-indices helper) ---
+
+/// What `GET /_resolve/index/<expression>` says one expression stands for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ResolvedExpression {
+    /// Concrete indices matched by name or pattern.
+    #[serde(default)]
+    pub indices: Vec<ResolvedIndex>,
+    /// Aliases matched, with the indices they point to.
+    #[serde(default)]
+    pub aliases: Vec<ResolvedAlias>,
+    /// Data streams matched, with their backing indices.
+    #[serde(default)]
+    pub data_streams: Vec<ResolvedDataStream>,
+}
+
+/// A concrete index in a resolve answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ResolvedIndex {
+    /// The index name.
+    pub name: String,
+    /// `open`, `closed`, `hidden`, `frozen`, ...
+    #[serde(default)]
+    pub attributes: Vec<String>,
+}
+
+/// An alias in a resolve answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ResolvedAlias {
+    /// The alias name.
+    pub name: String,
+    /// The indices (or data streams) it points to.
+    #[serde(default)]
+    pub indices: Vec<String>,
+}
+
+/// A data stream in a resolve answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ResolvedDataStream {
+    /// The data stream name.
+    pub name: String,
+    /// Its backing indices, oldest first.
+    #[serde(default)]
+    pub backing_indices: Vec<String>,
+}
+
+impl EsClient {
+    /// `GET /_resolve/index/<expression>` (open indices only). A plain name that does not
+    /// exist is a 404; a pattern without match is an empty answer.
+    pub async fn resolve_index(&self, expression: &str) -> Result<ResolvedExpression, EsError> {
+        use elasticsearch::indices::IndicesResolveIndexParts;
+        use elasticsearch::params::ExpandWildcards;
+        let what = format!("resolving {expression}");
+        let response = self
+            .es
+            .indices()
+            .resolve_index(IndicesResolveIndexParts::Name(&[expression]))
+            .expand_wildcards(&[ExpandWildcards::Open])
+            .send()
+            .await;
+        let bytes = read(response, &what).await?;
+        decode(&bytes, &what)
+    }
+
+    /// `index.max_result_window` of each of `indices` (concrete names), defaults included.
+    pub async fn max_result_windows(
+        &self,
+        indices: &[&str],
+    ) -> Result<BTreeMap<String, u64>, EsError> {
+        use elasticsearch::indices::IndicesGetSettingsParts;
+        const SETTING: &str = "index.max_result_window";
+        let what = "reading index.max_result_window".to_owned();
+        let response = self
+            .es
+            .indices()
+            .get_settings(IndicesGetSettingsParts::IndexName(indices, &[SETTING]))
+            .include_defaults(true)
+            .flat_settings(true)
+            .send()
+            .await;
+        let bytes = read(response, &what).await?;
+        #[derive(Deserialize)]
+        struct Entry {
+            #[serde(default)]
+            settings: BTreeMap<String, Value>,
+            #[serde(default)]
+            defaults: BTreeMap<String, Value>,
+        }
+        let raw: BTreeMap<String, Entry> = decode(&bytes, &what)?;
+        let mut out = BTreeMap::new();
+        for (index, entry) in raw {
+            let value = entry.settings.get(SETTING).or(entry.defaults.get(SETTING));
+            // Settings come back as strings ("10000"); accept numbers too.
+            let limit = value.and_then(|v| match v {
+                Value::String(s) => s.parse().ok(),
+                other => other.as_u64(),
+            });
+            if let Some(limit) = limit {
+                out.insert(index, limit);
+            }
+        }
+        Ok(out)
+    }
+}
+
+// --- end index resolution calls ---
+
 /// Decodes a search answer; `_source` stays a slice of `bytes`.
 fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsError> {
     #[derive(Deserialize)]
@@ -284,6 +395,10 @@ fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsErr
         source: Option<&'a RawValue>,
         #[serde(default)]
         sort: Vec<Value>,
+        #[serde(rename = "_seq_no", default)]
+        seq_no: Option<i64>,
+        #[serde(rename = "_primary_term", default)]
+        primary_term: Option<i64>,
     }
 
     let answer: Answer<'_> = decode(bytes, what)?;
@@ -317,6 +432,8 @@ fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsErr
                 index: hit.index.into_owned(),
                 id: hit.id.into_owned(),
                 sort: hit.sort,
+                seq_no: hit.seq_no,
+                primary_term: hit.primary_term,
             })
         })
         .collect()
@@ -393,6 +510,28 @@ fn type_reason(e: &Value) -> String {
         None => ty.to_owned(),
     }
 }
+
+// --- es-core: the count behind task progress (added by the es-core work) ---
+impl EsClient {
+    /// `_count`: how many documents of `index` match `query`.
+    pub async fn count(&self, index: &str, query: Value) -> Result<u64, EsError> {
+        let what = format!("count on index {index}");
+        let response = self
+            .es
+            .count(elasticsearch::CountParts::Index(&[index]))
+            .body(serde_json::json!({ "query": query }))
+            .send()
+            .await;
+        let bytes = read(response, &what).await?;
+        #[derive(Deserialize)]
+        struct Count {
+            count: u64,
+        }
+        let answer: Count = decode(&bytes, &what)?;
+        Ok(answer.count)
+    }
+}
+// --- end es-core ---
 
 #[cfg(test)]
 mod tests {

@@ -37,8 +37,52 @@ pub const API_KEY: &str = "es.api.key";
 pub const TLS_CA_PATH: &str = "es.tls.ca.path";
 /// Largest file [`TLS_CA_PATH`] may name (a CA bundle is a few KiB; this is generous).
 pub const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
+// --- index resolution and messages (es-indices helper) ---
+/// How often the connector re-resolves `es.index` to find new concrete indices.
+pub const INDEX_REFRESH_INTERVAL_MS: &str = "es.index.refresh.interval.ms";
+/// Topic prefix: records go to `<prefix><concrete index>`.
+pub const TOPIC_PREFIX: &str = "es.topic.prefix";
+/// A constant message tag.
+pub const TAG: &str = "es.tag";
+/// A `_source` field whose value becomes the message tag.
+pub const TAG_FIELD: &str = "es.tag.field";
+/// Whether the body is an envelope with metadata around `_source`.
+pub const ENVELOPE: &str = "es.envelope";
+/// Default of [`INDEX_REFRESH_INTERVAL_MS`].
+pub const DEFAULT_INDEX_REFRESH_INTERVAL_MS: u64 = 60_000;
+/// Smallest non-zero [`INDEX_REFRESH_INTERVAL_MS`].
+pub const MIN_INDEX_REFRESH_INTERVAL_MS: u64 = 1_000;
+/// Largest [`INDEX_REFRESH_INTERVAL_MS`] (one day).
+pub const MAX_INDEX_REFRESH_INTERVAL_MS: u64 = 86_400_000;
+/// Longest RocketMQ topic name.
+pub const MAX_TOPIC_LEN: usize = 127;
+// --- end index resolution and messages ---
+
 /// Internal: the indices one task reads, written by `task_configs` (not for users).
 pub const TASK_INDICES: &str = "es.task.indices";
+
+// --- read position, filters and lag (es-core) ---
+/// Where a partition without a committed offset starts: `earliest`, `latest` or a value.
+pub const START: &str = "es.start";
+/// A JSON query object every document read must also match.
+pub const QUERY: &str = "es.query";
+/// Comma-separated `_source` fields (or patterns) to include.
+pub const SOURCE_INCLUDES: &str = "es.source.includes";
+/// Comma-separated `_source` fields (or patterns) to exclude.
+pub const SOURCE_EXCLUDES: &str = "es.source.excludes";
+/// How far behind now reads of time-based tracking fields stay.
+pub const LAG: &str = "es.lag";
+/// The epoch unit of a long tracking field that holds time (`seconds`, `millis`, ...).
+pub const TIME_UNIT: &str = "es.tracking.time.unit";
+/// Largest [`LAG`]: one day.
+pub const MAX_LAG: Duration = Duration::from_secs(86_400);
+/// How often a task measures each index's progress (remaining, lag, missing field).
+pub const PROGRESS_INTERVAL_MS: &str = "es.progress.interval.ms";
+/// Default of [`PROGRESS_INTERVAL_MS`].
+pub const DEFAULT_PROGRESS_INTERVAL_MS: u64 = 5000;
+/// Largest [`PROGRESS_INTERVAL_MS`] (one hour).
+pub const MAX_PROGRESS_INTERVAL_MS: u64 = 3_600_000;
+// --- end es-core ---
 
 /// Default of [`BATCH_SIZE`].
 pub const DEFAULT_BATCH_SIZE: u32 = 1000;
@@ -132,6 +176,19 @@ impl fmt::Debug for CaFile {
     }
 }
 
+/// Where a partition without a committed offset starts reading (`es.start`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StartPosition {
+    /// `earliest`: from the first document.
+    #[default]
+    Earliest,
+    /// `latest`: after the newest document present when the task first reads the index.
+    Latest,
+    /// A tracking value: from the documents with tracking value >= it. Kept as written;
+    /// it is read per the tracking field's type once the mapping is known.
+    Value(String),
+}
+
 /// The parsed, checked config of an `es-source` connector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EsSourceConfig {
@@ -142,8 +199,8 @@ pub struct EsSourceConfig {
     /// one partition.
     pub indices: Vec<String>,
     /// `es.tracking.field`: the field documents are read in ascending order of; must be
-    /// mapped with a sortable type (long, integer, double, date, date_nanos, keyword, ...).
-    /// Documents without it are not read.
+    /// mapped as long, integer, short, byte, double, float, half_float, date, date_nanos
+    /// or keyword, with doc values. Documents without it are not read.
     pub tracking_field: String,
     /// `es.tiebreaker.field`: a field unique per document, sorted after the tracking
     /// field; when set, the offset is the pair of sort values, so a document written
@@ -165,6 +222,39 @@ pub struct EsSourceConfig {
     /// `es.tls.ca.path`: CA certificate(s) trusted for https hosts, besides the
     /// built-in public roots.
     pub tls_ca: Option<CaFile>,
+    // --- index resolution and messages (es-indices helper) ---
+    /// `es.index.refresh.interval.ms`: how often `es.index` is resolved again while the
+    /// connector runs; `None` (configured as 0) for never.
+    pub index_refresh_interval: Option<Duration>,
+    /// `es.topic.prefix`: when set, each record goes to `<prefix><index>` (characters a
+    /// RocketMQ topic cannot hold replaced by `_`); wins over `connect.topicname`.
+    pub topic_prefix: Option<String>,
+    /// `es.tag`: a constant tag on every message.
+    pub tag: Option<String>,
+    /// `es.tag.field`: a top-level or dotted `_source` field whose value is the tag.
+    pub tag_field: Option<String>,
+    /// `es.envelope`: wrap `_source` in `{"_index","_id","_seq_no","_primary_term",
+    /// "tracking","_source"}`.
+    pub envelope: bool,
+    // --- end index resolution and messages ---
+    // --- es-core ---
+    /// `es.start`: where a partition without a committed offset starts.
+    pub start: StartPosition,
+    /// `es.query`: a query object every document read (and counted) must also match.
+    pub query: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `es.source.includes`: `_source` fields to include (all when empty).
+    pub source_includes: Vec<String>,
+    /// `es.source.excludes`: `_source` fields to exclude.
+    pub source_excludes: Vec<String>,
+    /// `es.lag`: for date and date_nanos tracking fields, only documents with tracking
+    /// value <= now - lag are read; `None` reads up to now.
+    pub lag: Option<Duration>,
+    /// `es.progress.interval.ms`: how often each index's progress is measured.
+    pub progress_interval: Duration,
+    /// `es.tracking.time.unit`: the epoch unit of a long tracking field holding time
+    /// (enables `es.lag` and lag in seconds for it).
+    pub time_unit: Option<crate::tracking::TimeUnit>,
+    // --- end es-core ---
 }
 
 impl EsSourceConfig {
@@ -191,8 +281,14 @@ impl EsSourceConfig {
                 "is required: one index name or a comma-separated list",
             );
         }
+        if !indices.is_empty() && indices.iter().all(|i| i.starts_with('-')) {
+            r.error(
+                INDEX,
+                "lists only exclusions (-name); add at least one index, alias or pattern",
+            );
+        }
         for (i, name) in indices.iter().enumerate() {
-            if let Err(msg) = check_index_name(name) {
+            if let Err(msg) = check_index_entry(name) {
                 r.error(INDEX, msg);
             }
             if indices[..i].contains(name) {
@@ -250,6 +346,107 @@ impl EsSourceConfig {
                 .ok()
         });
 
+        // --- index resolution and messages (es-indices helper) ---
+        let refresh_ms = r.number_or(
+            INDEX_REFRESH_INTERVAL_MS,
+            DEFAULT_INDEX_REFRESH_INTERVAL_MS,
+            0..=MAX_INDEX_REFRESH_INTERVAL_MS,
+        );
+        if refresh_ms != 0 && refresh_ms < MIN_INDEX_REFRESH_INTERVAL_MS {
+            r.error(
+                INDEX_REFRESH_INTERVAL_MS,
+                format!("must be 0 (never) or at least {MIN_INDEX_REFRESH_INTERVAL_MS}"),
+            );
+        }
+        let index_refresh_interval = (refresh_ms > 0).then(|| Duration::from_millis(refresh_ms));
+        let topic_prefix = r.optional_str(TOPIC_PREFIX);
+        if let Some(prefix) = &topic_prefix {
+            if let Err(msg) = check_topic_prefix(prefix) {
+                r.error(TOPIC_PREFIX, msg);
+            }
+        }
+        let tag = r.optional_str(TAG);
+        let tag_field = r.optional_str(TAG_FIELD);
+        if tag.is_some() && tag_field.is_some() {
+            r.error(
+                TAG_FIELD,
+                "cannot be set together with es.tag: use a constant tag or a field, not both",
+            );
+        }
+        if let Some(t) = &tag {
+            if t.contains("||") {
+                r.error(
+                    TAG,
+                    "must not contain \"||\", which RocketMQ uses to combine tags",
+                );
+            }
+        }
+        let envelope = r.bool_or(ENVELOPE, false);
+        // --- end index resolution and messages ---
+        // --- es-core ---
+        let start = match r.optional_str(START).as_deref() {
+            None | Some("earliest") => StartPosition::Earliest,
+            Some("latest") => StartPosition::Latest,
+            Some(value) => StartPosition::Value(value.to_owned()),
+        };
+        let query = match map.get(QUERY).map(|q| q.trim()).filter(|q| !q.is_empty()) {
+            None => None,
+            Some(raw) => match serde_json::from_str::<serde_json::Value>(raw) {
+                Ok(serde_json::Value::Object(q)) if !q.is_empty() => Some(q),
+                Ok(serde_json::Value::Object(_)) => {
+                    r.error(QUERY, "is an empty object; write a query such as {\"term\": {\"status\": \"paid\"}} or leave it unset");
+                    None
+                }
+                Ok(other) => {
+                    r.error(
+                        QUERY,
+                        format!("must be a JSON object such as {{\"term\": {{\"status\": \"paid\"}}}}, not {}", json_kind(&other)),
+                    );
+                    None
+                }
+                Err(e) => {
+                    r.error(QUERY, format!("is not valid JSON ({e})"));
+                    None
+                }
+            },
+        };
+        let source_includes = r.list(SOURCE_INCLUDES);
+        let source_excludes = r.list(SOURCE_EXCLUDES);
+        let lag = match r.optional_str(LAG) {
+            None => None,
+            Some(raw) => match parse_duration(&raw) {
+                Ok(d) if d > MAX_LAG => {
+                    r.error(LAG, format!("{raw:?} is more than one day (86400s)"));
+                    None
+                }
+                Ok(d) if d.is_zero() => None,
+                Ok(d) => Some(d),
+                Err(msg) => {
+                    r.error(LAG, msg);
+                    None
+                }
+            },
+        };
+        let time_unit = match r.optional_str(TIME_UNIT) {
+            None => None,
+            Some(name) => {
+                let unit = crate::tracking::TimeUnit::parse(&name);
+                if unit.is_none() {
+                    r.error(
+                        TIME_UNIT,
+                        format!("{name:?} is not a unit; use seconds, millis, micros or nanos"),
+                    );
+                }
+                unit
+            }
+        };
+        let progress_ms = r.number_or(
+            PROGRESS_INTERVAL_MS,
+            DEFAULT_PROGRESS_INTERVAL_MS,
+            0..=MAX_PROGRESS_INTERVAL_MS,
+        );
+        // --- end es-core ---
+
         r.finish(Self {
             hosts,
             indices,
@@ -262,6 +459,18 @@ impl EsSourceConfig {
             password,
             api_key,
             tls_ca,
+            index_refresh_interval,
+            topic_prefix,
+            tag,
+            tag_field,
+            envelope,
+            start,
+            query,
+            source_includes,
+            source_excludes,
+            lag,
+            progress_interval: Duration::from_millis(progress_ms),
+            time_unit,
         })
     }
 
@@ -366,6 +575,90 @@ fn read_ca_file(raw: &str) -> Result<CaFile, String> {
     Ok(CaFile { path, pem })
 }
 
+// --- es-core ---
+impl EsSourceConfig {
+    /// The options that depend on the tracking field's mapped kind, checked once it is
+    /// known (by the task, and by validation after the mapping check): `es.lag` needs a
+    /// date or date_nanos field, and an `es.start` value must be a value of the field.
+    pub fn check_for_kind(&self, kind: crate::tracking::TrackingKind) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.time_unit.is_some() && kind != crate::tracking::TrackingKind::Long {
+            errors.push(FieldError::new(
+                TIME_UNIT,
+                format!(
+                    "only applies to long (integer, short, byte) tracking fields, but {} is \
+                     {}; remove es.tracking.time.unit",
+                    self.tracking_field,
+                    crate::tracking::describe(kind)
+                ),
+            ));
+        } else if self.lag.is_some()
+            && crate::tracking::units_per_second(kind, self.time_unit).is_none()
+        {
+            errors.push(FieldError::new(
+                LAG,
+                format!(
+                    "only applies to date and date_nanos tracking fields, or long fields with \
+                     es.tracking.time.unit, but {} is {}; remove es.lag or set \
+                     es.tracking.time.unit",
+                    self.tracking_field,
+                    crate::tracking::describe(kind)
+                ),
+            ));
+        }
+        if let StartPosition::Value(raw) = &self.start {
+            if let Err(msg) = crate::tracking::parse_value(kind, raw) {
+                errors.push(FieldError::new(
+                    START,
+                    format!(
+                        "{msg}; {} is {}",
+                        self.tracking_field,
+                        crate::tracking::describe(kind)
+                    ),
+                ));
+            }
+        }
+        errors
+    }
+}
+
+/// A duration written as a number with a unit, `500ms`, `5s`, `2m` or `1h`; a bare
+/// number is milliseconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let bad = || {
+        format!(
+            "{raw:?} is not a duration; write a whole number with a unit (500ms, 5s, 2m, 1h) \
+             or a number of milliseconds"
+        )
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let millis = match unit.trim() {
+        "" | "ms" => Some(n),
+        "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => return Err(bad()),
+    };
+    millis.map(Duration::from_millis).ok_or_else(bad)
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+// --- end es-core ---
+
 /// `raw` with anything between `://` and the last `@` (user info, which may hold a
 /// password) replaced by `[hidden]`, so error messages can quote the entry.
 fn redact_userinfo(raw: &str) -> String {
@@ -413,13 +706,56 @@ fn parse_host(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// Checks a concrete index name against Elasticsearch's naming rules.
-fn check_index_name(name: &str) -> Result<(), String> {
-    if name.contains(['*', '?']) {
+/// Checks one `es.index` entry: a name, alias or data stream, a wildcard pattern (`*`),
+/// or an exclusion (`-name` or `-pattern`).
+fn check_index_entry(entry: &str) -> Result<(), String> {
+    let name = match entry.strip_prefix('-') {
+        Some("") => return Err("\"-\" excludes nothing".to_owned()),
+        Some(rest) => rest,
+        None => entry,
+    };
+    if name.contains('?') {
         return Err(format!(
-            "{name:?} is a pattern; patterns are not supported yet, list concrete index names"
+            "{entry:?} contains '?'; Elasticsearch patterns only know '*'"
         ));
     }
+    if name.contains('*') {
+        // A pattern must be a valid name once its wildcards are left out.
+        let fixed = name.replace('*', "");
+        if fixed.is_empty() {
+            return Ok(());
+        }
+        return check_index_name(&fixed)
+            .map_err(|msg| format!("{entry:?} is not a valid pattern: {msg}"));
+    }
+    check_index_name(name)
+}
+
+/// Checks that `prefix` only holds characters RocketMQ topic names allow.
+fn check_topic_prefix(prefix: &str) -> Result<(), String> {
+    if let Some(c) = prefix.chars().find(|c| !is_topic_char(*c)) {
+        return Err(format!(
+            "{prefix:?} contains {c:?}; RocketMQ topic names only allow letters, digits, \
+             '_', '-', '%' and '|'"
+        ));
+    }
+    if prefix.len() >= MAX_TOPIC_LEN {
+        return Err(format!(
+            "is {} characters long; the topic (prefix + index name) must be at most \
+             {MAX_TOPIC_LEN}",
+            prefix.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Whether RocketMQ allows `c` in a topic name (`^[%|a-zA-Z0-9_-]+$`).
+pub fn is_topic_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '%' | '|')
+}
+
+/// Checks a concrete index name against Elasticsearch's naming rules.
+fn check_index_name(name: &str) -> Result<(), String> {
     if let Some(c) = name
         .chars()
         .find(|c| matches!(c, '\\' | '/' | '"' | '<' | '>' | '|' | ' ' | '#' | ':'))
@@ -459,8 +795,15 @@ pub fn config_def() -> ConfigDef {
             ty: ConfigType::List,
             default: None,
             required: true,
-            doc: "Comma-separated concrete index names to read. Each index is one \
-                  partition with its own offset; indices are spread over the tasks.",
+            doc: "Comma-separated indices to read: index names, aliases, data streams and \
+                  wildcard patterns (logs-*), with -name or -pattern entries to leave \
+                  indices out. Each entry resolves to concrete indices (an alias to its \
+                  indices, a data stream to its backing indices; a pattern matches \
+                  concrete indices and data streams, not aliases). Each concrete index is \
+                  one partition with its own offset; they are spread over the tasks. A \
+                  name that does not exist fails validation; a pattern that matches \
+                  nothing yet is allowed (logged as a warning) and picked up when indices \
+                  appear (see es.index.refresh.interval.ms).",
         },
         ConfigKey {
             name: TRACKING_FIELD,
@@ -468,9 +811,11 @@ pub fn config_def() -> ConfigDef {
             default: None,
             required: true,
             doc: "Field read in ascending order to find new documents, for example an \
-                  update timestamp or a sequence number. Must be mapped with a sortable \
-                  type (long, integer, double, date, date_nanos, keyword, ...), not text. \
-                  Documents without the field are not read.",
+                  update timestamp or a sequence number. Must be mapped as long, integer, \
+                  short, byte, double, float, half_float, date, date_nanos or keyword, with \
+                  doc values (text, scaled_float and unsigned_long are refused). Documents \
+                  without the field are not read; their number is reported in the task's \
+                  progress as docs_missing_tracking_field.",
         },
         ConfigKey {
             name: TIEBREAKER_FIELD,
@@ -543,6 +888,131 @@ pub fn config_def() -> ConfigDef {
                   read when the config is checked; host names are verified against the \
                   certificate.",
         },
+        // --- index resolution and messages (es-indices helper) ---
+        ConfigKey {
+            name: INDEX_REFRESH_INTERVAL_MS,
+            ty: ConfigType::Int,
+            default: Some("60000"),
+            required: false,
+            doc: "Milliseconds between two resolutions of es.index while the connector \
+                  runs; new concrete indices (a new match of a pattern, a rollover of an \
+                  alias or data stream) are then given to the tasks, which restart with \
+                  the new split. 0 turns it off; otherwise 1000 to 86400000. While no \
+                  index matches, the connector runs one idle task and logs a warning at \
+                  every resolution.",
+        },
+        ConfigKey {
+            name: TOPIC_PREFIX,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "When set, each document goes to the topic <prefix><concrete index \
+                  name> (characters RocketMQ topics cannot hold, such as '.', become \
+                  '_'), and connect.topicname is not used. Letters, digits, '_', '-', \
+                  '%' and '|' only; prefix plus index name must be at most 127 characters.",
+        },
+        ConfigKey {
+            name: TAG,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "A constant tag set on every message, for broker-side filtering. Not \
+                  together with es.tag.field.",
+        },
+        ConfigKey {
+            name: TAG_FIELD,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "A field of _source whose value becomes the message tag: a top-level \
+                  name, or a dotted path into objects (a.b.c; a top-level key that \
+                  contains dots is tried first). Strings, numbers and booleans are used \
+                  as text; a missing, null, object or array value leaves the message \
+                  without a tag. Not together with es.tag.",
+        },
+        ConfigKey {
+            name: ENVELOPE,
+            ty: ConfigType::Bool,
+            default: Some("false"),
+            required: false,
+            doc: "false: the message body is the document's _source, byte for byte. \
+                  true: the body is {\"_index\",\"_id\",\"_seq_no\",\"_primary_term\",\
+                  \"tracking\",\"_source\"}, where tracking is the tracking field's sort \
+                  value and _source the original bytes.",
+        },
+        // --- end index resolution and messages ---
+        // --- es-core ---
+        ConfigKey {
+            name: START,
+            ty: ConfigType::String,
+            default: Some("earliest"),
+            required: false,
+            doc: "Where an index without a committed offset starts: `earliest` (its first \
+                  document), `latest` (after the newest document present when the task \
+                  first reads the index; until a later document is committed, a restart \
+                  looks for the newest one again) or a tracking value (documents with \
+                  tracking value >= it: a number for numeric fields, epoch milliseconds or \
+                  an RFC 3339 timestamp such as 2024-05-01T12:00:00Z for date and \
+                  date_nanos, the text for keyword). Ignored once an offset is committed.",
+        },
+        ConfigKey {
+            name: QUERY,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "A JSON query object, for example {\"term\": {\"status\": \"paid\"}}, \
+                  added as a filter to every search (and to the progress counts): only \
+                  matching documents are read.",
+        },
+        ConfigKey {
+            name: SOURCE_INCLUDES,
+            ty: ConfigType::List,
+            default: None,
+            required: false,
+            doc: "Comma-separated _source fields or patterns (a.b, meta.*) to put in the \
+                  messages; all fields when unset. The read position never depends on \
+                  _source.",
+        },
+        ConfigKey {
+            name: SOURCE_EXCLUDES,
+            ty: ConfigType::List,
+            default: None,
+            required: false,
+            doc: "Comma-separated _source fields or patterns to leave out of the messages.",
+        },
+        ConfigKey {
+            name: LAG,
+            ty: ConfigType::String,
+            default: Some("0"),
+            required: false,
+            doc: "For date and date_nanos tracking fields: only read documents whose \
+                  tracking value is at most now minus this duration (by the clock of \
+                  the host running the task), so documents that become searchable late (refresh interval, a \
+                  slow writer) are not skipped. A whole number with a unit: 500ms, 5s, 2m, \
+                  1h (a bare number is milliseconds); at most one day. 0 reads up to now. \
+                  Rejected for other field types.",
+        },
+        ConfigKey {
+            name: TIME_UNIT,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "For a long (integer, short, byte) tracking field that holds epoch time: \
+                  its unit, seconds, millis, micros or nanos. Enables es.lag and the lag in \
+                  seconds in the task's progress for that field. Rejected for other types.",
+        },
+        ConfigKey {
+            name: PROGRESS_INTERVAL_MS,
+            ty: ConfigType::Int,
+            default: Some("5000"),
+            required: false,
+            doc: "Milliseconds between two progress measurements of an index (documents \
+                  remaining after the position, lag in seconds for time fields, documents \
+                  missing the tracking field), 0 to 3600000; each costs two counts and at \
+                  most one one-hit search per index, made inside a poll. 0 measures on \
+                  every poll.",
+        },
+        // --- end es-core ---
     ]
 }
 
@@ -610,7 +1080,7 @@ mod tests {
     fn every_problem_is_reported_on_its_key() {
         let m = map(&[
             (HOSTS, "ftp://x:21, http://ok:9200, not a url"),
-            (INDEX, "Orders, logs-*, a, a"),
+            (INDEX, "Orders, logs-?, a, a"),
             (TIEBREAKER_FIELD, "ts"),
             (TRACKING_FIELD, "ts"),
             (BATCH_SIZE, "10001"),
@@ -636,7 +1106,7 @@ mod tests {
         );
         assert!(errs[0].message.contains("only http and https"), "{errs:?}");
         assert!(errs[2].message.contains("lower case"));
-        assert!(errs[3].message.contains("pattern"));
+        assert!(errs[3].message.contains("'?'"));
         assert!(errs[4].message.contains("more than once"));
         assert!(errs[6].message.contains("between 1 and 10000"));
     }
@@ -687,11 +1157,28 @@ mod tests {
                 USERNAME,
                 PASSWORD,
                 API_KEY,
-                TLS_CA_PATH
+                TLS_CA_PATH,
+                INDEX_REFRESH_INTERVAL_MS,
+                TOPIC_PREFIX,
+                TAG,
+                TAG_FIELD,
+                ENVELOPE,
+                START,
+                QUERY,
+                SOURCE_INCLUDES,
+                SOURCE_EXCLUDES,
+                LAG,
+                TIME_UNIT,
+                PROGRESS_INTERVAL_MS
             ]
         );
         assert!(def.iter().all(|k| !k.doc.is_empty()));
         let default = |name| def.iter().find(|k| k.name == name).unwrap().default;
+        assert_eq!(
+            default(INDEX_REFRESH_INTERVAL_MS),
+            Some(&*DEFAULT_INDEX_REFRESH_INTERVAL_MS.to_string())
+        );
+        assert_eq!(default(ENVELOPE), Some("false"));
         assert_eq!(default(BATCH_SIZE), Some(&*DEFAULT_BATCH_SIZE.to_string()));
         assert_eq!(
             default(POLL_INTERVAL_MS),
@@ -860,4 +1347,162 @@ uSf1\n\
             assert!(errs.iter().any(|e| e.field == "es.hosts"), "{bad}: {text}");
         }
     }
+
+    #[test]
+    fn index_entries_may_be_patterns_aliases_and_exclusions() {
+        let mut m = minimal();
+        m.insert(
+            INDEX.into(),
+            "logs-*, -logs-debug*, orders-alias, -old".into(),
+        );
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(
+            c.indices,
+            ["logs-*", "-logs-debug*", "orders-alias", "-old"]
+        );
+        m.insert(INDEX.into(), "-logs-*".into());
+        assert_eq!(fields(&EsSourceConfig::parse(&m).unwrap_err()), [INDEX]);
+        m.insert(INDEX.into(), "a,-".into());
+        assert_eq!(fields(&EsSourceConfig::parse(&m).unwrap_err()), [INDEX]);
+        m.insert(INDEX.into(), "Logs-*".into());
+        let errs = EsSourceConfig::parse(&m).unwrap_err();
+        assert!(errs[0].message.contains("lower case"), "{errs:?}");
+    }
+
+    #[test]
+    fn message_keys_parse_and_conflicts_are_field_errors() {
+        let c = EsSourceConfig::parse(&minimal()).unwrap();
+        assert_eq!(
+            c.index_refresh_interval,
+            Some(Duration::from_millis(DEFAULT_INDEX_REFRESH_INTERVAL_MS))
+        );
+        assert!(!c.envelope && c.topic_prefix.is_none() && c.tag.is_none());
+        let mut m = minimal();
+        m.insert(INDEX_REFRESH_INTERVAL_MS.into(), "0".into());
+        m.insert(TOPIC_PREFIX.into(), "es_".into());
+        m.insert(TAG_FIELD.into(), "kind".into());
+        m.insert(ENVELOPE.into(), "true".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(c.index_refresh_interval, None);
+        assert_eq!(c.topic_prefix.as_deref(), Some("es_"));
+        assert_eq!(c.tag_field.as_deref(), Some("kind"));
+        assert!(c.envelope);
+
+        m.insert(INDEX_REFRESH_INTERVAL_MS.into(), "10".into());
+        m.insert(TOPIC_PREFIX.into(), "es.".into());
+        m.insert(TAG.into(), "t".into());
+        m.insert(ENVELOPE.into(), "yes".into());
+        let errs = EsSourceConfig::parse(&m).unwrap_err();
+        assert_eq!(
+            fields(&errs),
+            [INDEX_REFRESH_INTERVAL_MS, TOPIC_PREFIX, TAG_FIELD, ENVELOPE]
+        );
+    }
+    // --- es-core ---
+    #[test]
+    fn start_query_source_and_lag_parse() {
+        let c = EsSourceConfig::parse(&minimal()).unwrap();
+        assert_eq!(c.start, StartPosition::Earliest);
+        assert_eq!((c.query, c.lag), (None, None));
+        assert!(c.source_includes.is_empty() && c.source_excludes.is_empty());
+        assert_eq!(
+            c.progress_interval,
+            Duration::from_millis(DEFAULT_PROGRESS_INTERVAL_MS)
+        );
+
+        let mut m = minimal();
+        m.insert(START.into(), "latest".into());
+        m.insert(QUERY.into(), r#" {"term": {"status": "paid"}} "#.into());
+        m.insert(SOURCE_INCLUDES.into(), "a, b.*".into());
+        m.insert(SOURCE_EXCLUDES.into(), "secret".into());
+        m.insert(LAG.into(), "5s".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(c.start, StartPosition::Latest);
+        assert_eq!(
+            serde_json::Value::Object(c.query.unwrap()),
+            serde_json::json!({"term": {"status": "paid"}})
+        );
+        assert_eq!(c.source_includes, ["a", "b.*"]);
+        assert_eq!(c.source_excludes, ["secret"]);
+        assert_eq!(c.lag, Some(Duration::from_secs(5)));
+
+        m.insert(START.into(), "2024-05-01T00:00:00Z".into());
+        m.insert(LAG.into(), "0".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(c.start, StartPosition::Value("2024-05-01T00:00:00Z".into()));
+        assert_eq!(c.lag, None);
+    }
+
+    #[test]
+    fn bad_queries_and_lags_are_field_errors() {
+        for (query, want) in [
+            ("{not json", "not valid JSON"),
+            ("[1]", "an array"),
+            ("\"match_all\"", "a string"),
+            ("{}", "empty object"),
+        ] {
+            let mut m = minimal();
+            m.insert(QUERY.into(), query.into());
+            let errs = EsSourceConfig::parse(&m).unwrap_err();
+            assert_eq!(fields(&errs), [QUERY], "{query}");
+            assert!(
+                errs[0].message.contains(want),
+                "{query}: {}",
+                errs[0].message
+            );
+        }
+        for lag in ["5 parsecs", "-1s", "1.5s", "2d", "25h"] {
+            let mut m = minimal();
+            m.insert(LAG.into(), lag.into());
+            assert_eq!(
+                fields(&EsSourceConfig::parse(&m).unwrap_err()),
+                [LAG],
+                "{lag}"
+            );
+        }
+    }
+
+    #[test]
+    fn kind_dependent_options_are_field_errors() {
+        use crate::tracking::TrackingKind;
+        let mut m = minimal();
+        m.insert(LAG.into(), "5s".into());
+        m.insert(START.into(), "2024-05-01T00:00:00Z".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Date).is_empty());
+        assert!(c.check_for_kind(TrackingKind::DateNanos).is_empty());
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Long)), [LAG, START]);
+        m.insert(START.into(), "k-7".into());
+        m.remove(LAG);
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Keyword).is_empty());
+        let errs = c.check_for_kind(TrackingKind::Double);
+        assert_eq!(fields(&errs), [START]);
+        assert!(errs[0].message.contains("floating-point"), "{errs:?}");
+
+        // A long field holding epoch time takes es.lag once its unit is named.
+        let mut m = minimal();
+        m.insert(LAG.into(), "5s".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Long)), [LAG]);
+        m.insert(TIME_UNIT.into(), "seconds".into());
+        let c = EsSourceConfig::parse(&m).unwrap();
+        assert!(c.check_for_kind(TrackingKind::Long).is_empty());
+        assert_eq!(fields(&c.check_for_kind(TrackingKind::Date)), [TIME_UNIT]);
+        m.insert(TIME_UNIT.into(), "fortnights".into());
+        assert_eq!(fields(&EsSourceConfig::parse(&m).unwrap_err()), [TIME_UNIT]);
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_milliseconds() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("750"), Ok(Duration::from_millis(750)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("99999999999999999999h").is_err());
+    }
+    // --- end es-core ---
 }

@@ -1,11 +1,17 @@
 //! [`EsSourceConnector`]: config, live validation and the split of indices over tasks.
 //!
 //! Contract: `parse_config` never touches the network; `validate` does (each host must
-//! answer `GET /_cluster/health` within [`VALIDATE_TIMEOUT`], each index must exist and
-//! map the tracking and tiebreaker fields with sortable types) and reports every problem
-//! on the key to change.
-//! `task_configs` deals the indices round-robin over at most `max.tasks` tasks and writes
-//! each task's share under `es.task.indices`.
+//! answer `GET /_cluster/health` within [`VALIDATE_TIMEOUT`]; every plain `es.index` entry
+//! must name an index, alias or data stream; the tracking and tiebreaker fields must be
+//! mapped with one sortable type across the matched indices; `es.batch.size` must fit
+//! each `index.max_result_window`) and reports every problem on the key to change. A
+//! pattern that matches nothing yet is only logged as a warning.
+//! `task_configs` resolves `es.index` live (see [`crate::resolve`]), deals the sorted
+//! concrete indices round-robin over at most `max.tasks` tasks and writes each task's
+//! share under `es.task.indices`; with no match it returns one idle task. It runs again
+//! every `es.index.refresh.interval.ms` ([`SourceConnector::reconfigure_interval`]); a
+//! newly matched index with a conflicting field type fails it with a config error that
+//! names the indices and types.
 
 use std::time::Duration;
 
@@ -18,6 +24,7 @@ use crate::client::{is_certificate_error, EsClient};
 use crate::config::{self, EsSourceConfig};
 use crate::error::EsError;
 use crate::query::{check_sortable, TrackingKind};
+use crate::resolve;
 use crate::task::EsSourceTask;
 
 /// How long `validate` waits for each answer from Elasticsearch.
@@ -117,23 +124,15 @@ impl SourceConnector for EsSourceConnector {
         let Some(client) = reachable else {
             return errors;
         };
-        for index in &config.indices {
-            match tokio::time::timeout(VALIDATE_TIMEOUT, check_index(&client, config, index)).await
-            {
-                Ok(Ok(_)) => {}
-                Ok(Err(problems)) => errors.extend(
-                    problems
-                        .into_iter()
-                        .map(|(key, e)| FieldError::new(key, chain(e))),
+        match tokio::time::timeout(VALIDATE_TIMEOUT, validate_indices(&client, config)).await {
+            Ok(problems) => errors.extend(problems),
+            Err(_) => errors.push(FieldError::new(
+                config::INDEX,
+                format!(
+                    "resolving es.index and reading the mappings took longer than {} s",
+                    VALIDATE_TIMEOUT.as_secs()
                 ),
-                Err(_) => errors.push(FieldError::new(
-                    config::INDEX,
-                    format!(
-                        "the mapping of index {index} was not returned within {} s",
-                        VALIDATE_TIMEOUT.as_secs()
-                    ),
-                )),
-            }
+            )),
         }
         errors
     }
@@ -147,12 +146,41 @@ impl SourceConnector for EsSourceConnector {
         if max_tasks == 0 {
             return Err(ConnectError::config("max.tasks must be at least 1"));
         }
-        let tasks = max_tasks.min(config.indices.len());
-        let mut shares: Vec<Vec<&str>> = vec![Vec::new(); tasks];
-        for (i, index) in config.indices.iter().enumerate() {
-            shares[i % tasks].push(index);
+        let client = EsClient::new(config)?;
+        let resolution = resolve::resolve(&client, &config.indices).await?;
+        for name in &resolution.missing {
+            tracing::warn!(
+                index = %name,
+                "es.index names {name}, which no longer exists (no index, alias or data \
+                 stream); reading the other indices"
+            );
         }
-        Ok(shares
+        if resolution.indices.is_empty() {
+            tracing::warn!(
+                entries = %config.indices.join(","),
+                "no concrete index matches es.index yet; the connector runs one idle task \
+                 and resolves again every es.index.refresh.interval.ms"
+            );
+        } else if !resolution.unmatched.is_empty() {
+            tracing::info!(patterns = %resolution.unmatched.join(","), "patterns without a matching index yet");
+        }
+        // A newly matched index whose tracking or tiebreaker field has another type than
+        // the rest is reported by failing the reconfiguration, never read or skipped
+        // silently.
+        let mut fields = vec![config.tracking_field.as_str()];
+        fields.extend(config.tiebreaker_field.as_deref());
+        let mappings = resolve::field_mappings(&client, &resolution.indices, &fields).await?;
+        let conflicts: Vec<String> = resolve::check_fields(config, &mappings)
+            .into_iter()
+            .filter(|p| p.conflict)
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect();
+        if !conflicts.is_empty() {
+            let msg = conflicts.join("; ");
+            tracing::error!(problem = %msg, "es.index resolves to indices with conflicting mappings");
+            return Err(ConnectError::config(msg));
+        }
+        Ok(resolve::deal(&resolution.indices, max_tasks)
             .into_iter()
             .map(|share| {
                 let mut task = raw.clone();
@@ -160,6 +188,10 @@ impl SourceConnector for EsSourceConnector {
                 task
             })
             .collect())
+    }
+
+    fn reconfigure_interval(&self, config: &EsSourceConfig) -> Option<Duration> {
+        config.index_refresh_interval
     }
 
     fn create_task(&self) -> Box<dyn SourceTask> {
@@ -208,6 +240,88 @@ fn chain(e: EsError) -> String {
     ConnectError::from(e).chain()
 }
 
+/// The live checks of `es.index`: every plain entry names something, the fields are
+/// mapped, sortable and of one type in every matched index, and `es.batch.size` fits
+/// each index's `index.max_result_window`. A pattern without a match is not an error
+/// (the connector waits for indices); it is logged as a warning.
+async fn validate_indices(client: &EsClient, config: &EsSourceConfig) -> Vec<FieldError> {
+    let key_for = |e: &EsError| match e {
+        EsError::Status { status: 401, .. } => config::USERNAME,
+        EsError::Status { status: 403, .. } => config::INDEX,
+        _ => config::HOSTS,
+    };
+    let resolution = match resolve::resolve(client, &config.indices).await {
+        Ok(r) => r,
+        Err(e) => return vec![FieldError::new(key_for(&e), chain(e))],
+    };
+    let mut errors: Vec<FieldError> = resolution
+        .missing
+        .iter()
+        .map(|name| {
+            FieldError::new(
+                config::INDEX,
+                format!(
+                    "{name} does not exist (no index, alias or data stream of that name); \
+                     create it, fix the name, or use a pattern such as {name}* to wait for it"
+                ),
+            )
+        })
+        .collect();
+    for pattern in &resolution.unmatched {
+        tracing::warn!(
+            %pattern,
+            "es.index pattern {pattern} matches no index yet; the connector will start \
+             reading when one appears"
+        );
+    }
+    if resolution.indices.is_empty() {
+        return errors;
+    }
+    let mut fields = vec![config.tracking_field.as_str()];
+    fields.extend(config.tiebreaker_field.as_deref());
+    match resolve::field_mappings(client, &resolution.indices, &fields).await {
+        Ok(mappings) => {
+            let problems = resolve::check_fields(config, &mappings);
+            if problems.is_empty() {
+                // One sortable type everywhere: the options that depend on it (es.lag,
+                // es.tracking.time.unit, an es.start value) are checked against it.
+                if let Some(kind) = tracking_kind(config, &mappings) {
+                    errors.extend(config.check_for_kind(kind));
+                }
+            }
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError::new(p.key, p.message)),
+            );
+        }
+        Err(e) => errors.push(FieldError::new(key_for(&e), chain(e))),
+    }
+    match resolve::check_batch_size(client, &resolution.indices, config.batch_size).await {
+        Ok(problems) => errors.extend(
+            problems
+                .into_iter()
+                .map(|p| FieldError::new(p.key, p.message)),
+        ),
+        Err(e) => errors.push(FieldError::new(key_for(&e), chain(e))),
+    }
+    errors
+}
+
+/// The kind of the tracking field in the first matched index that maps it sortably.
+fn tracking_kind(
+    config: &EsSourceConfig,
+    mappings: &std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, crate::client::FieldMapping>,
+    >,
+) -> Option<TrackingKind> {
+    mappings.values().find_map(|fields| {
+        let m = fields.get(&config.tracking_field)?;
+        check_sortable(&config.tracking_field, &m.ty, m.doc_values).ok()
+    })
+}
+
 /// Checks that `index` is a concrete index that maps the tracking field (and the
 /// tiebreaker, when set) with sortable types; returns the tracking field's kind, or every
 /// problem with the config key to change.
@@ -240,8 +354,9 @@ pub(crate) async fn check_index(
         return Err(vec![(
             config::INDEX,
             EsError::Config(format!(
-                "{index} is an alias or data stream of [{}]; list concrete index names \
-                 instead (aliases are not supported yet)",
+                "{index} is an alias or data stream of [{}], but a task reads concrete \
+                 indices only; run the task on a config split by the connector's \
+                 task_configs, which resolves it",
                 concrete.join(", ")
             )),
         )]);
@@ -291,31 +406,6 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
-    }
-
-    async fn split(indices: &str, max_tasks: usize) -> Vec<String> {
-        let c = EsSourceConnector::new();
-        let raw = raw(indices);
-        let typed = c.parse_config(&raw).unwrap();
-        let tasks = SourceConnector::task_configs(&c, &typed, &raw, max_tasks)
-            .await
-            .unwrap();
-        for t in &tasks {
-            // Each task config is the raw config plus its share.
-            assert_eq!(t.len(), raw.len() + 1);
-            assert_eq!(t.get(config::INDEX), raw.get(config::INDEX));
-        }
-        tasks
-            .iter()
-            .map(|t| t[config::TASK_INDICES].clone())
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn indices_are_dealt_round_robin() {
-        assert_eq!(split("a,b,c,d,e", 2).await, ["a,c,e", "b,d"]);
-        assert_eq!(split("a,b", 5).await, ["a", "b"]);
-        assert_eq!(split("a", 1).await, ["a"]);
     }
 
     #[tokio::test]

@@ -18,11 +18,14 @@
 //! Sort values are kept exactly as Elasticsearch returned them (a JSON number or string),
 //! so they round-trip into `search_after` and `range` unchanged.
 
+use std::cmp::Ordering;
+
 use connect_api::SourceOffset;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::EsError;
+use crate::tracking::{compare, TrackingKind};
 
 /// Which kind of cursor a task keeps; decided by whether `es.tiebreaker.field` is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,14 @@ impl CursorMode {
 pub enum Cursor {
     /// Nothing committed yet: read from the first document.
     Start,
+    /// Nothing committed yet: read from a tracking value (`es.start`), including it or
+    /// not. Never stored: the first page replaces it.
+    From {
+        /// The tracking sort value to start at.
+        value: Value,
+        /// `true`: documents at `value` are read (`gte`); `false`: only above it (`gt`).
+        inclusive: bool,
+    },
     /// The `sort` values `[tracking, tiebreaker]` of the last document read.
     After(Vec<Value>),
     /// The last tracking value read and the `_id`s already read at exactly that value.
@@ -138,7 +149,7 @@ impl Cursor {
     /// The offset to store for this cursor; `None` for [`Cursor::Start`].
     pub fn to_offset(&self) -> Result<Option<SourceOffset>, EsError> {
         let encoded = match self {
-            Cursor::Start => return Ok(None),
+            Cursor::Start | Cursor::From { .. } => return Ok(None),
             Cursor::After(sort) => SourceOffset::from_typed(&AfterOffset { sort: sort.clone() }),
             Cursor::Boundary { value, ids } => SourceOffset::from_typed(&BoundaryOffset {
                 value: value.clone(),
@@ -168,15 +179,39 @@ pub struct HitPos<'a> {
     pub sort: &'a [Value],
 }
 
-/// Advances `cursor` over one page of hits, sorted as the search asked.
+/// The tracking value a cursor stands at, and whether hits may equal it.
+fn floor(cursor: &Cursor) -> Option<(&Value, bool)> {
+    match cursor {
+        Cursor::Start => None,
+        Cursor::From { value, inclusive } => Some((value, *inclusive)),
+        // search_after [v, tb]: later hits may share v with a larger tiebreaker.
+        Cursor::After(sort) => sort.first().map(|v| (v, true)),
+        Cursor::Boundary { value, .. } => Some((value, true)),
+    }
+}
+
+/// Advances `cursor` of `index` over one page of hits, sorted as the search asked.
 ///
 /// Fails (with the cursor left to the caller, unchanged) when a hit lacks the sort values
-/// the mode needs.
-pub fn advance(cursor: &Cursor, mode: CursorMode, hits: &[HitPos<'_>]) -> Result<Advance, EsError> {
+/// the mode needs, or when a hit's tracking value lies below the cursor or below the hit
+/// before it: the cursor never moves backwards, and such a page means the index no
+/// longer sorts the way the cursor was built (for example a changed mapping).
+pub fn advance(
+    cursor: &Cursor,
+    mode: CursorMode,
+    kind: TrackingKind,
+    index: &str,
+    hits: &[HitPos<'_>],
+) -> Result<Advance, EsError> {
+    let out_of_order = |id: &str, detail: String| EsError::Decode {
+        what: format!("search on index {index}"),
+        detail: format!("document {index}/{id} {detail}; the cursor never moves backwards"),
+    };
+    let mut previous = floor(cursor).map(|(v, inclusive)| (v.clone(), inclusive));
     for hit in hits {
         if hit.sort.len() != mode.sort_len() {
             return Err(EsError::Decode {
-                what: "search".into(),
+                what: format!("search on index {index}"),
                 detail: format!(
                     "hit {} has {} sort values, expected {}",
                     hit.id,
@@ -185,6 +220,31 @@ pub fn advance(cursor: &Cursor, mode: CursorMode, hits: &[HitPos<'_>]) -> Result
                 ),
             });
         }
+        let value = &hit.sort[0];
+        if let Some((floor, inclusive)) = &previous {
+            match compare(kind, value, floor) {
+                None => {
+                    return Err(out_of_order(
+                        hit.id,
+                        format!("has tracking value {value}, which cannot be compared with the cursor value {floor} (was the field's mapping changed?)"),
+                    ))
+                }
+                Some(Ordering::Less) => {
+                    return Err(out_of_order(
+                        hit.id,
+                        format!("has tracking value {value}, below the cursor value {floor}"),
+                    ))
+                }
+                Some(Ordering::Equal) if !inclusive => {
+                    return Err(out_of_order(
+                        hit.id,
+                        format!("has tracking value {value}, which the cursor is already past"),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        previous = Some((value.clone(), true));
     }
     let Some(last) = hits.last() else {
         return Ok(Advance {
@@ -209,7 +269,7 @@ fn advance_boundary(cursor: &Cursor, hits: &[HitPos<'_>]) -> Advance {
     // that value; the first different value starts a fresh set.
     let (mut value, mut ids) = match cursor {
         Cursor::Boundary { value, ids } => (Some(value), ids.clone()),
-        Cursor::Start | Cursor::After(_) => (None, Vec::new()),
+        Cursor::Start | Cursor::From { .. } | Cursor::After(_) => (None, Vec::new()),
     };
     let mut offsets = Vec::with_capacity(hits.len());
     for (i, hit) in hits.iter().enumerate() {
@@ -251,7 +311,14 @@ mod tests {
             ("a".to_string(), vec![json!(1), json!("a")]),
             ("b".to_string(), vec![json!(1), json!("b")]),
         ];
-        let adv = advance(&Cursor::Start, CursorMode::SearchAfter, &pos(&docs)).unwrap();
+        let adv = advance(
+            &Cursor::Start,
+            CursorMode::SearchAfter,
+            TrackingKind::Long,
+            "i",
+            &pos(&docs),
+        )
+        .unwrap();
         assert_eq!(
             adv.offsets,
             [
@@ -272,7 +339,14 @@ mod tests {
             value: json!(1),
             ids: vec!["z".into()],
         };
-        let adv = advance(&start, CursorMode::BoundaryIds, &pos(&docs)).unwrap();
+        let adv = advance(
+            &start,
+            CursorMode::BoundaryIds,
+            TrackingKind::Long,
+            "i",
+            &pos(&docs),
+        )
+        .unwrap();
         let b = |v: i64, ids: &[&str]| {
             Some(Cursor::Boundary {
                 value: json!(v),
@@ -298,7 +372,7 @@ mod tests {
             value: json!("k"),
             ids: vec!["x".into()],
         };
-        let adv = advance(&c, CursorMode::BoundaryIds, &[]).unwrap();
+        let adv = advance(&c, CursorMode::BoundaryIds, TrackingKind::Keyword, "i", &[]).unwrap();
         assert_eq!(adv.next, c);
         assert!(adv.offsets.is_empty());
     }
@@ -306,7 +380,14 @@ mod tests {
     #[test]
     fn hits_without_the_expected_sort_values_are_an_error() {
         let docs = vec![("a".to_string(), vec![json!(1)])];
-        let err = advance(&Cursor::Start, CursorMode::SearchAfter, &pos(&docs)).unwrap_err();
+        let err = advance(
+            &Cursor::Start,
+            CursorMode::SearchAfter,
+            TrackingKind::Long,
+            "i",
+            &pos(&docs),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("expected 2"), "{err}");
     }
 
@@ -368,7 +449,7 @@ mod tests {
                     Cursor::Boundary { value, ids } => {
                         *v >= value.as_i64().unwrap() && !ids.contains(id)
                     }
-                    Cursor::After(_) => unreachable!(),
+                    Cursor::From { .. } | Cursor::After(_) => unreachable!(),
                 })
                 .cloned()
                 .collect();
@@ -397,7 +478,14 @@ mod tests {
             if page.is_empty() {
                 return out;
             }
-            let adv = advance(&cursor, CursorMode::BoundaryIds, &pos(&page)).unwrap();
+            let adv = advance(
+                &cursor,
+                CursorMode::BoundaryIds,
+                TrackingKind::Long,
+                "i",
+                &pos(&page),
+            )
+            .unwrap();
             assert!(
                 adv.offsets.last().unwrap().is_some(),
                 "a page must end on an offset"
@@ -493,5 +581,115 @@ mod tests {
             .map(|(id, _)| id)
             .collect();
         assert_eq!(more, ["late-19", "late-25"]);
+    }
+
+    #[test]
+    fn a_hit_below_the_cursor_is_an_error_naming_index_and_id() {
+        let at_five = Cursor::Boundary {
+            value: json!(5),
+            ids: vec!["a".into()],
+        };
+        let docs = vec![
+            ("b".to_string(), vec![json!(5)]),
+            ("c".to_string(), vec![json!(4)]),
+        ];
+        let err = advance(
+            &at_five,
+            CursorMode::BoundaryIds,
+            TrackingKind::Long,
+            "orders",
+            &pos(&docs),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("orders/c"), "{err}");
+        assert!(
+            err.to_string().contains("below the cursor value 5"),
+            "{err}"
+        );
+
+        // Out of order inside a page, and across a search_after cursor.
+        let docs = vec![
+            ("x".to_string(), vec![json!("b"), json!(1)]),
+            ("y".to_string(), vec![json!("a"), json!(2)]),
+        ];
+        let err = advance(
+            &Cursor::Start,
+            CursorMode::SearchAfter,
+            TrackingKind::Keyword,
+            "i",
+            &pos(&docs),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("i/y"), "{err}");
+        let after = Cursor::After(vec![json!("m"), json!(1)]);
+        let docs = vec![("z".to_string(), vec![json!("l"), json!(9)])];
+        assert!(advance(
+            &after,
+            CursorMode::SearchAfter,
+            TrackingKind::Keyword,
+            "i",
+            &pos(&docs)
+        )
+        .is_err());
+
+        // A value of another type (the mapping changed under a committed cursor).
+        let docs = vec![("k".to_string(), vec![json!("5")])];
+        let err = advance(
+            &at_five,
+            CursorMode::BoundaryIds,
+            TrackingKind::Long,
+            "i",
+            &pos(&docs),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("mapping"), "{err}");
+    }
+
+    #[test]
+    fn a_start_value_cursor_is_replaced_by_the_first_page() {
+        let above = Cursor::From {
+            value: json!(3),
+            inclusive: false,
+        };
+        let same = vec![("a".to_string(), vec![json!(3)])];
+        assert!(advance(
+            &above,
+            CursorMode::BoundaryIds,
+            TrackingKind::Long,
+            "i",
+            &pos(&same)
+        )
+        .is_err());
+        let from = Cursor::From {
+            value: json!(3),
+            inclusive: true,
+        };
+        let adv = advance(
+            &from,
+            CursorMode::BoundaryIds,
+            TrackingKind::Long,
+            "i",
+            &pos(&same),
+        )
+        .unwrap();
+        assert_eq!(
+            adv.next,
+            Cursor::Boundary {
+                value: json!(3),
+                ids: vec!["a".into()]
+            }
+        );
+        let docs = vec![("a".to_string(), vec![json!(3), json!("t")])];
+        let adv = advance(
+            &from,
+            CursorMode::SearchAfter,
+            TrackingKind::Long,
+            "i",
+            &pos(&docs),
+        )
+        .unwrap();
+        assert_eq!(adv.next, Cursor::After(vec![json!(3), json!("t")]));
+        // Never stored: an empty page keeps it, and it has no offset of its own.
+        assert_eq!(from.to_offset().unwrap(), None);
     }
 }

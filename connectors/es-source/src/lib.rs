@@ -11,15 +11,23 @@
 //!
 //! Modules: [`config`] (keys and parsing), [`connector`] (validation, task split),
 //! [`task`] (the poll loop), [`query`] (search bodies), [`cursor`] (positions and
-//! offsets), [`client`] (Elasticsearch calls), [`error`] (error kinds).
+//! offsets), [`tracking`] (supported field types and their values), [`measure`] and
+//! [`progress`] (per-index figures, problems and back-off), [`client`] (Elasticsearch
+//! calls), [`error`] (error kinds), [`resolve`] (names, aliases, patterns and data
+//! streams to concrete indices), [`message`] (hit to record).
 
 pub mod client;
 pub mod config;
 pub mod connector;
 pub mod cursor;
 pub mod error;
+pub mod measure;
+pub mod message;
+pub mod progress;
 pub mod query;
+pub mod resolve;
 pub mod task;
+pub mod tracking;
 
 pub use config::{EsSourceConfig, Password};
 pub use connector::EsSourceConnector;

@@ -49,8 +49,9 @@ impl PartitionProgress {
 pub struct TaskProgress {
     /// One entry per partition the task reads.
     pub partitions: Vec<PartitionProgress>,
-    /// Monotonic counters since the task started, by name (for `es-source`:
-    /// `docs_missing_tracking_field`, ...). Names are `snake_case`; they become
-    /// `rmq_connect_task_<name>_total` in `/metrics`.
+    /// Figures by name: counts since the task started or current counts, as the
+    /// connector documents each (for `es-source`: `docs_missing_tracking_field`, the
+    /// current number of documents without the tracking field). Names are `snake_case`;
+    /// they become gauges `rmq_connect_task_<name>` in `/metrics`.
     pub counters: BTreeMap<String, u64>,
 }

@@ -22,6 +22,10 @@ pub const ERRORS_TOLERANCE: &str = "errors.tolerance";
 /// How long retriable failures are retried before they count as failures, ms
 /// (`errors.retry.timeout`; -1 retries for ever).
 pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
+/// The topic that gets a message for each record skipped under `errors.tolerance=all`
+/// (`errors.deadletterqueue.topic.name`); unset: skipped records are only counted and
+/// logged.
+pub const ERRORS_DLQ_TOPIC: &str = "errors.deadletterqueue.topic.name";
 /// Longest back-off between retries, ms (`errors.retry.delay.max.ms`).
 pub const ERRORS_RETRY_DELAY_MAX: &str = "errors.retry.delay.max.ms";
 /// A constant tag for messages whose record has none (`message.tags`).
@@ -50,7 +54,8 @@ pub enum SendMode {
 pub enum Tolerance {
     /// Fail the task, naming the record.
     None,
-    /// Skip the record, count it in `records_failed` and log it.
+    /// Skip the record, count it in `records_failed`, log it and, with a dead-letter
+    /// topic, send a message about it there.
     All,
 }
 
@@ -69,6 +74,8 @@ pub struct DeliveryConfig {
     pub tags: Option<String>,
     /// Properties added to every message.
     pub properties: Vec<(String, String)>,
+    /// Where skipped records are reported (`errors.deadletterqueue.topic.name`).
+    pub dlq_topic: Option<String>,
 }
 
 impl Default for DeliveryConfig {
@@ -80,6 +87,7 @@ impl Default for DeliveryConfig {
             retry_delay_max: std::time::Duration::from_millis(DEFAULT_RETRY_DELAY_MAX_MS),
             tags: None,
             properties: Vec::new(),
+            dlq_topic: None,
         }
     }
 }
@@ -112,6 +120,17 @@ fn parse_delivery(r: &mut ConfigReader<'_>) -> DeliveryConfig {
         DEFAULT_RETRY_DELAY_MAX_MS,
         1..=3_600_000,
     ));
+    d.dlq_topic = r.optional_str(ERRORS_DLQ_TOPIC);
+    if let Some(t) = &d.dlq_topic {
+        if let Err(msg) = check_topic_name(t) {
+            r.error(ERRORS_DLQ_TOPIC, msg);
+        } else if d.tolerance != Tolerance::All {
+            r.error(
+                ERRORS_DLQ_TOPIC,
+                "needs errors.tolerance=all (with none a bad record fails the task instead)",
+            );
+        }
+    }
     d.tags = r.optional_str(MESSAGE_TAGS);
     if let Some(t) = &d.tags {
         if t.contains("||") || t.chars().any(char::is_control) {
@@ -302,5 +321,29 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, [SEND_MODE, ERRORS_TOLERANCE, MESSAGE_PROPERTIES]);
+    }
+
+    #[test]
+    fn the_dead_letter_topic_needs_a_valid_name_and_tolerance_all() {
+        let fw = FrameworkConfig::parse(&map(&[
+            ("connector.class", "x"),
+            ("errors.tolerance", "all"),
+            (ERRORS_DLQ_TOPIC, "es-dlq"),
+        ]))
+        .unwrap();
+        assert_eq!(fw.delivery.dlq_topic.as_deref(), Some("es-dlq"));
+        for (tolerance, topic, says) in [
+            ("none", "es-dlq", "errors.tolerance=all"),
+            ("all", "bad topic", "not a valid RocketMQ topic"),
+        ] {
+            let errs = FrameworkConfig::parse(&map(&[
+                ("connector.class", "x"),
+                ("errors.tolerance", tolerance),
+                (ERRORS_DLQ_TOPIC, topic),
+            ]))
+            .unwrap_err();
+            assert_eq!(errs[0].field, ERRORS_DLQ_TOPIC);
+            assert!(errs[0].message.contains(says), "{}", errs[0].message);
+        }
     }
 }

@@ -9,9 +9,11 @@
 #![recursion_limit = "512"]
 
 pub mod connector_config;
+pub mod dead_letter;
 pub mod error;
 pub mod herder;
 pub mod placeholders;
+pub mod progress;
 pub mod registry;
 pub mod rest;
 pub mod secrets;

@@ -69,13 +69,13 @@ impl StandaloneWorker {
             placeholders: cfg.placeholders.clone(),
             ..LoopSettings::default()
         };
-        let herder = Arc::new(StandaloneHerder::new(
+        let herder = StandaloneHerder::new(
             cfg.worker_id.clone(),
             registry,
             store,
             sink.clone() as Arc<dyn MessageSink>,
             settings,
-        ));
+        );
 
         let rest_shutdown = CancellationToken::new();
         let (tx, rx) = tokio::sync::oneshot::channel();

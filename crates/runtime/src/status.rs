@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::progress::PartitionStatus;
+
 /// Connector and task states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -45,7 +47,7 @@ pub struct TaskStatus {
     /// Records sent and not yet acknowledged.
     pub records_in_flight: u64,
     /// Records skipped because they could not be converted or sent
-    /// (`errors.tolerance=all`).
+    /// (`errors.tolerance=all`); sent to the dead-letter topic when one is set.
     pub records_failed: u64,
     /// Batches acknowledged by RocketMQ.
     pub batches_acked: u64,
@@ -57,6 +59,11 @@ pub struct TaskStatus {
     pub commit_latency_ms_total: u64,
     /// Committed position per partition (partition JSON → offset JSON).
     pub position: BTreeMap<String, Value>,
+    /// Progress per partition, as the task last reported it (after its latest poll),
+    /// with the ETA the runtime derives from it.
+    pub partitions: Vec<PartitionStatus>,
+    /// The task's own counters since it started, by name (see the connector's docs).
+    pub counters: BTreeMap<String, u64>,
 }
 
 /// A task status behind a lock; held only for short updates, never across `.await`.
@@ -81,6 +88,8 @@ impl StatusCell {
             commits: 0,
             commit_latency_ms_total: 0,
             position: BTreeMap::new(),
+            partitions: Vec::new(),
+            counters: BTreeMap::new(),
         })))
     }
 

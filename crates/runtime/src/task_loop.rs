@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::connector_config::{DeliveryConfig, SendMode, Tolerance};
+use crate::progress::ProgressTracker;
 use crate::sink::{MessageSink, SendError};
 use crate::status::{State, StatusCell};
 use crate::store::OffsetStore;
@@ -282,7 +283,7 @@ async fn run_task(
             store: run.offsets.clone(),
         }),
     };
-    if let Some(topic) = &run.default_topic {
+    for topic in run.default_topic.iter().chain(&run.delivery.dlq_topic) {
         if let Err(e) = run.sink.ensure_topic(topic).await {
             tracing::warn!(task = %label, topic, error = %e, "could not create the topic; relying on broker auto-creation");
         }
@@ -373,6 +374,7 @@ async fn poll_loop(
     ));
 
     let mut failure: Option<String> = None;
+    let mut tracker = ProgressTracker::new();
     let mut backoff = settings.backoff_initial;
     let mut poll_failing_since: Option<Instant> = None;
     'poll: loop {
@@ -402,6 +404,18 @@ async fn poll_loop(
             _ = paused.wait_for(|p| *p) => continue,
             r = task.poll() => r,
         };
+        if let Ok(records) = &polled {
+            for r in records {
+                tracker.count_read(&r.partition, 1);
+            }
+        }
+        // Cheap by contract: the task returns figures it measured inside `poll`.
+        let progress = task.progress();
+        let partitions = tracker.observe(&progress);
+        run.status.update(|s| {
+            s.partitions = partitions;
+            s.counters = progress.counters;
+        });
         let records = match polled {
             Ok(r) => {
                 backoff = settings.backoff_initial;
@@ -549,37 +563,64 @@ fn build_batches(
             }
         };
         let key_text = rec.key.clone().unwrap_or_else(|| "(no key)".to_owned());
-        let converted = run
-            .converter
-            .convert(&rec.value)
-            .map_err(|e| format!("cannot convert record {key_text}: {e}"))
-            .and_then(|body| {
+        let converted = match run.converter.convert(&rec.value) {
+            Err(e) => Err(BadRecord {
+                reason: format!("cannot convert record {key_text}: {e}"),
+                body: None,
+            }),
+            Ok(body) => {
                 let mut properties = rec.properties;
                 properties.extend(run.delivery.properties.iter().cloned());
                 let msg = OutMessage {
-                    topic,
-                    key: rec.key,
+                    topic: topic.clone(),
+                    key: rec.key.clone(),
                     tags: rec.tags.or_else(|| run.delivery.tags.clone()),
                     properties,
                     body,
                 };
-                connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES)
-                    .map(|size| (msg, size))
-                    .map_err(|e| format!("record {key_text} cannot be sent to RocketMQ: {e}"))
-            });
+                match connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES) {
+                    Ok(size) => Ok((msg, size)),
+                    Err(e) => Err(BadRecord {
+                        reason: format!("record {key_text} cannot be sent to RocketMQ: {e}"),
+                        body: Some(msg.body),
+                    }),
+                }
+            }
+        };
         let (msg, size) = match converted {
             Ok(ok) => ok,
-            Err(reason) if run.delivery.tolerance == Tolerance::All => {
-                // Skipped, counted and logged; its offset still moves with the batch so
-                // the record is not read again.
-                tracing::warn!(connector = %run.connector, task = run.task_id, reason = %(run.redact)(&reason), "skipping a bad record (errors.tolerance=all)");
+            Err(bad) if run.delivery.tolerance == Tolerance::All => {
+                // Skipped, counted and logged; its offset still moves with the batch (or
+                // with its dead-letter message) so the record is not read again and the
+                // committed prefix does not stall behind it.
+                let reason = (run.redact)(&bad.reason);
+                tracing::warn!(connector = %run.connector, task = run.task_id, reason = %reason, "skipping a bad record (errors.tolerance=all)");
                 run.status.update(|s| s.records_failed += 1);
-                if let Some(offset) = rec.offset {
-                    cur_offsets.insert(rec.partition, offset);
+                let dead = run.delivery.dlq_topic.as_deref().and_then(|dlq| {
+                    crate::dead_letter::message(
+                        dlq,
+                        &crate::dead_letter::Origin {
+                            connector: &run.connector,
+                            task: run.task_id,
+                            topic: &topic,
+                            key: rec.key.as_deref(),
+                        },
+                        &reason,
+                        bad.body,
+                    )
+                });
+                match dead {
+                    // Its offset moves with the dead-letter message (below).
+                    Some((msg, size)) => (msg, size),
+                    None => {
+                        if let Some(offset) = rec.offset {
+                            cur_offsets.insert(rec.partition, offset);
+                        }
+                        continue;
+                    }
                 }
-                continue;
             }
-            Err(reason) => return Err(reason),
+            Err(bad) => return Err(bad.reason),
         };
         let topic_changed = cur.messages.first().is_some_and(|m| m.topic != msg.topic);
         if !cur.messages.is_empty()
@@ -601,6 +642,13 @@ fn build_batches(
         out.push(finish(&mut cur, &mut cur_offsets));
     }
     Ok(out)
+}
+
+/// A record that cannot become a RocketMQ message: why, and its converted body if it has
+/// one (for the dead-letter topic).
+struct BadRecord {
+    reason: String,
+    body: Option<bytes::Bytes>,
 }
 
 /// The error of a send given up because a stop outlasted its deadline: its records are

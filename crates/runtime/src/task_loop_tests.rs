@@ -67,6 +67,8 @@ struct FakeSink {
     /// For each call, in order: `Some(retriable)` fails the call, `None` succeeds.
     script: Mutex<VecDeque<Option<bool>>>,
     calls: AtomicUsize,
+    /// Every acknowledged message, in order.
+    sent: Mutex<Vec<OutMessage>>,
 }
 
 #[async_trait]
@@ -83,6 +85,7 @@ impl MessageSink for FakeSink {
         if let Err(e) = connect_rocketmq::check_batch(batch, 4 * 1024 * 1024) {
             self.refused.lock().unwrap().push(e.to_string());
         }
+        self.sent.lock().unwrap().extend(batch.iter().cloned());
         let mut acked = self.acked.lock().unwrap();
         acked.extend(batch.iter().map(|m| m.key.clone().unwrap_or_default()));
         Ok(())
@@ -361,6 +364,41 @@ async fn tolerance_all_skips_and_counts_an_oversized_record_and_moves_past_it() 
 }
 
 #[tokio::test]
+async fn tolerance_all_with_a_dead_letter_topic_sends_the_bad_record_there_in_order() {
+    let (_dir, store, sink) = setup();
+    let mut run = oversized_run(sink.clone(), store.clone(), Tolerance::All);
+    run.delivery.dlq_topic = Some("dlq".into());
+    let handle = spawn(run, &CancellationToken::new(), false);
+    wait_until(|| committed(&store) == Some(3)).await;
+    let status = handle.status.snapshot();
+    handle.stop().await;
+    assert_eq!(status.records_failed, 1);
+    assert_eq!(status.state, State::Running);
+    let sent = sink.sent.lock().unwrap().clone();
+    let topics: Vec<_> = sent.iter().map(|m| m.topic.as_str()).collect();
+    assert_eq!(topics, ["t", "dlq", "t"]);
+    let dead = &sent[1];
+    assert_eq!(dead.key.as_deref(), Some("big"));
+    let prop = |name: &str| {
+        dead.properties
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let reason = prop(crate::dead_letter::PROP_REASON);
+    assert!(
+        reason.contains("record big") && reason.contains("limit 4194304"),
+        "{reason}"
+    );
+    assert_eq!(prop(crate::dead_letter::PROP_CONNECTOR), "c");
+    assert_eq!(prop(crate::dead_letter::PROP_TASK), "0");
+    assert_eq!(prop(crate::dead_letter::PROP_TOPIC), "t");
+    assert_eq!(prop(crate::dead_letter::PROP_KEY), "big");
+    assert!(sink.refused.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn tolerance_none_fails_the_task_naming_the_oversized_record() {
     let (_dir, store, sink) = setup();
     let handle = spawn(
@@ -372,7 +410,11 @@ async fn tolerance_none_fails_the_task_naming_the_oversized_record() {
     wait_until(|| status.snapshot().state == State::Failed).await;
     handle.stop().await;
     let trace = status.snapshot().trace.unwrap_or_default();
-    assert!(trace.contains("big"), "{trace}");
+    assert!(trace.contains("record big"), "{trace}");
+    assert!(
+        trace.contains("limit 4194304"),
+        "names the size against the limit: {trace}"
+    );
     assert_eq!(
         committed(&store),
         None,

@@ -145,13 +145,13 @@ impl MessageSink for NoSink {
 
 fn router(dir: &tempfile::TempDir, token: Option<&str>) -> Router {
     let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let herder = Arc::new(StandaloneHerder::new(
+    let herder = StandaloneHerder::new(
         "worker-openapi".to_owned(),
         PluginRegistry::new(),
         store,
         Arc::new(NoSink),
         LoopSettings::default(),
-    ));
+    );
     herder.set_ready();
     rest::router(
         herder as Arc<dyn Herder>,
@@ -559,4 +559,30 @@ async fn get_openapi_json_serves_the_document() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _, _) = send(&router, "get", "/health", None).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[test]
+fn task_status_and_partition_status_schemas_match_the_real_types() {
+    let doc = doc();
+    let cell = connect_runtime::status::StatusCell::new(0, "w");
+    cell.update(|s| {
+        s.partitions
+            .push(connect_runtime::progress::PartitionStatus {
+                partition: "logs-1".into(),
+                remaining: Some(10),
+                lag_seconds: Some(1.5),
+                eta_seconds: Some(2.0),
+                problem: Some("index deleted".into()),
+                records_read: 5,
+            });
+        s.counters.insert("docs_missing_tracking_field".into(), 1);
+        s.trace = Some("x".into());
+    });
+    let status = serde_json::to_value(cell.snapshot()).unwrap();
+    let keys: BTreeSet<String> = status.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, property_names(schema(&doc, "TaskStatus")));
+    check_shape(&doc, schema(&doc, "TaskStatus"), &status, "TaskStatus");
+    let part = &status["partitions"][0];
+    let keys: BTreeSet<String> = part.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, property_names(schema(&doc, "PartitionStatus")));
 }

@@ -41,7 +41,25 @@ struct TaskView {
     restarts: Option<u64>,
     lag: Option<Value>,
     position: Value,
+    records_failed: Option<u64>,
+    partitions: Vec<PartitionView>,
+    counters: std::collections::BTreeMap<String, u64>,
 }
+
+/// One entry of a task's `partitions`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PartitionView {
+    partition: String,
+    remaining: Option<u64>,
+    lag_seconds: Option<f64>,
+    eta_seconds: Option<f64>,
+    problem: Option<String>,
+    records_read: u64,
+}
+
+/// Characters of a progress bar.
+const BAR_WIDTH: usize = 20;
 
 /// `GET /connectors?expand=status`, or, from a server that answers that with plain
 /// names, `GET /connectors` and one status request per connector.
@@ -124,6 +142,11 @@ pub async fn status(ctx: &mut Ctx, name: &str) -> Result<(), CliError> {
         out.push_str("no tasks\n");
     } else {
         out.push_str(&task_table(&s.tasks));
+        let progress = task_progress(&s.tasks);
+        if !progress.is_empty() {
+            out.push('\n');
+            out.push_str(&progress);
+        }
         let details = task_details(&s.tasks);
         if !details.is_empty() {
             out.push('\n');
@@ -164,6 +187,85 @@ fn task_table(tasks: &[TaskView]) -> String {
         table.row(row);
     }
     table.render()
+}
+
+/// Per task: a progress bar for each partition with records left, then each partition's
+/// problem, skipped records and the task's own counters.
+fn task_progress(tasks: &[TaskView]) -> String {
+    let mut out = String::new();
+    for t in tasks {
+        let mut table = Table::new(["TASK", "PARTITION", "PROGRESS", "REMAINING", "LAG", "ETA"])
+            .right(&[0, 3, 4, 5]);
+        let mut rows = 0;
+        for p in &t.partitions {
+            let Some(remaining) = p.remaining.filter(|r| *r > 0) else {
+                continue;
+            };
+            rows += 1;
+            table.row([
+                t.id.to_string(),
+                p.partition.clone(),
+                bar(p.records_read, remaining),
+                remaining.to_string(),
+                p.lag_seconds.map_or("-".into(), duration),
+                p.eta_seconds.map_or("-".into(), duration),
+            ]);
+        }
+        if rows > 0 {
+            out.push_str(&table.render());
+        }
+    }
+    for t in tasks {
+        for p in &t.partitions {
+            if let Some(problem) = p.problem.as_deref().filter(|p| !p.is_empty()) {
+                out.push_str(&format!(
+                    "task {} {}  problem: {problem}\n",
+                    t.id, p.partition
+                ));
+            }
+        }
+        if let Some(n) = t.records_failed.filter(|n| *n > 0) {
+            out.push_str(&format!("task {} skipped  {n} records\n", t.id));
+        }
+        if !t.counters.is_empty() {
+            let counters: Vec<String> =
+                t.counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push_str(&format!("task {} counters  {}\n", t.id, counters.join(" ")));
+        }
+    }
+    out
+}
+
+/// `[#####---------------]  25%`: the share of records read in this run out of read plus
+/// remaining.
+fn bar(read: u64, remaining: u64) -> String {
+    let total = read.saturating_add(remaining);
+    let fraction = if total == 0 {
+        0.0
+    } else {
+        read as f64 / total as f64
+    };
+    let filled = ((fraction * BAR_WIDTH as f64).floor() as usize).min(BAR_WIDTH);
+    format!(
+        "[{}{}] {:>3}%",
+        "#".repeat(filled),
+        "-".repeat(BAR_WIDTH - filled),
+        (fraction * 100.0).floor() as u64
+    )
+}
+
+/// Seconds as `45s`, `3m 20s`, `2h 05m` or `3d 04h`.
+fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "-".into();
+    }
+    let s = secs.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3_599 => format!("{}m {:02}s", s / 60, s % 60),
+        3_600..=86_399 => format!("{}h {:02}m", s / 3_600, (s % 3_600) / 60),
+        _ => format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3_600),
+    }
 }
 
 /// `task 0 position  <partition> <offset>` per partition, then `task 0 error  <trace>`.
@@ -301,6 +403,61 @@ mod tests {
             vec![("{\"index\":\"a\"}".to_owned(), "{\"v\":1}".to_owned())]
         );
         assert!(positions(&Value::Null).is_empty());
+    }
+
+    fn part(label: &str, read: u64, remaining: Option<u64>) -> PartitionView {
+        PartitionView {
+            partition: label.into(),
+            remaining,
+            records_read: read,
+            ..PartitionView::default()
+        }
+    }
+
+    #[test]
+    fn the_bar_is_the_share_read_in_this_run_of_read_plus_remaining() {
+        assert_eq!(bar(25, 75), "[#####---------------]  25%");
+        assert_eq!(bar(0, 10), "[--------------------]   0%");
+        assert_eq!(bar(999, 1), "[###################-]  99%");
+        assert_eq!(bar(0, 0), "[--------------------]   0%");
+    }
+
+    #[test]
+    fn durations_read_as_seconds_minutes_hours_or_days() {
+        assert_eq!(duration(0.4), "0s");
+        assert_eq!(duration(45.0), "45s");
+        assert_eq!(duration(200.0), "3m 20s");
+        assert_eq!(duration(7_500.0), "2h 05m");
+        assert_eq!(duration(3.0 * 86_400.0 + 4.0 * 3_600.0), "3d 04h");
+        assert_eq!(duration(f64::NAN), "-");
+    }
+
+    #[test]
+    fn progress_shows_bars_for_partitions_with_records_left_then_problems_and_counters() {
+        let mut t = task("RUNNING");
+        t.id = 1;
+        let mut logs = part("logs-1", 250, Some(750));
+        logs.lag_seconds = Some(12.0);
+        logs.eta_seconds = Some(90.0);
+        let mut gone = part("logs-2", 0, None);
+        gone.problem = Some("index deleted".into());
+        t.partitions = vec![logs, part("done", 10, Some(0)), gone];
+        t.records_failed = Some(2);
+        t.counters.insert("docs_missing_tracking_field".into(), 4);
+        let out = task_progress(&[t]);
+        assert_eq!(
+            out,
+            "TASK  PARTITION  PROGRESS                     REMAINING  LAG     ETA\n\
+             \x20  1  logs-1     [#####---------------]  25%        750  12s  1m 30s\n\
+             task 1 logs-2  problem: index deleted\n\
+             task 1 skipped  2 records\n\
+             task 1 counters  docs_missing_tracking_field=4\n"
+        );
+    }
+
+    #[test]
+    fn progress_is_empty_when_no_task_reports_any() {
+        assert_eq!(task_progress(&[task("RUNNING")]), "");
     }
 
     #[test]

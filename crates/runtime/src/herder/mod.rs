@@ -1,6 +1,7 @@
 //! Herders manage connectors and their tasks. The REST API talks only to the [`Herder`]
 //! trait, so the clustered herder can replace the standalone one.
 
+mod reconfigure;
 mod standalone;
 
 use std::collections::BTreeMap;
@@ -56,7 +57,9 @@ pub struct ConnectorState {
     pub state: State,
     /// Worker that runs it.
     pub worker_id: String,
-    /// Why it failed, in plain words (no secrets).
+    /// Why it failed, in plain words (no secrets); while it is RUNNING or PAUSED, why
+    /// the last periodic recomputation of its task configs failed (its tasks keep
+    /// running with their configs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
 use connect_api::{
@@ -18,6 +18,7 @@ use connect_api::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::reconfigure::{self, Recomputed, Reconfigurable, ReconfigureTimer, TimerSpec};
 use super::{
     check_connector_name, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode,
     PutOutcome, TaskId, TaskInfo,
@@ -44,6 +45,12 @@ struct Entry {
     tasks: Vec<TaskHandle>,
     /// Why the connector itself failed (its config or its split into tasks).
     trace: Option<String>,
+    /// Why the last periodic recomputation of the task configs failed; the tasks keep
+    /// running with their configs, so the connector does not count as failed.
+    warning: Option<String>,
+    /// The periodic reconfiguration timer, while the connector is STARTED or PAUSED and
+    /// its plugin asks for one; dropping it ends the timer.
+    timer: Option<ReconfigureTimer>,
 }
 
 impl Entry {
@@ -87,6 +94,8 @@ pub struct StandaloneHerder {
     root: CancellationToken,
     ready: AtomicBool,
     shutting_down: AtomicBool,
+    /// This herder, for the reconfiguration timers (held weakly by them).
+    me: Weak<StandaloneHerder>,
 }
 
 impl StandaloneHerder {
@@ -98,8 +107,8 @@ impl StandaloneHerder {
         store: Arc<SledStore>,
         sink: Arc<dyn MessageSink>,
         settings: LoopSettings,
-    ) -> Self {
-        Self {
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
             worker_id,
             registry,
             store,
@@ -110,7 +119,8 @@ impl StandaloneHerder {
             root: CancellationToken::new(),
             ready: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
-        }
+            me: me.clone(),
+        })
     }
 
     fn map(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
@@ -141,6 +151,8 @@ impl StandaloneHerder {
                     task_configs: Vec::new(),
                     tasks: Vec::new(),
                     trace: Some(FieldError::join(&errors)),
+                    warning: None,
+                    timer: None,
                 },
             };
             self.map().insert(name, entry);
@@ -229,12 +241,38 @@ impl StandaloneHerder {
             task_configs: Vec::new(),
             tasks: Vec::new(),
             trace: None,
+            warning: None,
+            timer: None,
         };
         self.split(name, &mut entry).await;
         if target != TargetState::Stopped {
             self.start_tasks(name, &mut entry);
         }
+        self.arm_timer(name, &mut entry);
         entry
+    }
+
+    /// (Re)arms the periodic reconfiguration timer of a STARTED or PAUSED connector whose
+    /// plugin asks for one; a STOPPED connector has none.
+    fn arm_timer(&self, name: &str, entry: &mut Entry) {
+        // The old timer ends before the new one starts.
+        entry.timer = None;
+        if entry.target == TargetState::Stopped {
+            return;
+        }
+        let (Some(plugin), Some(fw)) = (&entry.plugin, &entry.framework) else {
+            return;
+        };
+        entry.timer = reconfigure::arm(
+            TimerSpec {
+                connector: name.to_owned(),
+                plugin: plugin.clone(),
+                resolved: entry.resolved.clone(),
+                max_tasks: fw.max_tasks,
+            },
+            self.me.clone(),
+            &self.root,
+        );
     }
 
     /// Recomputes the task configs; a failure marks the connector FAILED.
@@ -314,14 +352,6 @@ impl StandaloneHerder {
         ))
     }
 
-    fn take_tasks(&self, name: &str) -> Result<Vec<TaskHandle>, HerderError> {
-        let mut map = self.map();
-        let entry = map
-            .get_mut(name)
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-        Ok(std::mem::take(&mut entry.tasks))
-    }
-
     async fn stop_tasks(tasks: Vec<TaskHandle>) {
         futures::future::join_all(tasks.into_iter().map(TaskHandle::stop)).await;
     }
@@ -369,10 +399,18 @@ impl StandaloneHerder {
         self.persist(name, &config, target).await?;
         match target {
             TargetState::Stopped => {
-                let tasks = self.take_tasks(name)?;
+                let tasks = {
+                    let mut map = self.map();
+                    let e = map
+                        .get_mut(name)
+                        .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+                    e.timer = None;
+                    std::mem::take(&mut e.tasks)
+                };
                 Self::stop_tasks(tasks).await;
                 if let Some(e) = self.map().get_mut(name) {
                     e.target = target;
+                    e.warning = None;
                 }
             }
             TargetState::Paused | TargetState::Started => {
@@ -381,6 +419,9 @@ impl StandaloneHerder {
                     .get_mut(name)
                     .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
                 e.target = target;
+                if e.timer.is_none() {
+                    self.arm_timer(name, e);
+                }
                 if e.tasks.is_empty() {
                     // Coming back from STOPPED: start the tasks in the new state.
                     self.start_tasks(name, e);
@@ -431,7 +472,9 @@ impl StandaloneHerder {
             connector: ConnectorState {
                 state: e.state(),
                 worker_id: self.worker_id.clone(),
-                trace: e.trace.clone(),
+                // A failed recomputation is shown as a warning while the connector keeps
+                // running with its current tasks.
+                trace: e.trace.clone().or_else(|| e.warning.clone()),
             },
             tasks,
             kind: "source",
@@ -691,6 +734,7 @@ impl Herder for StandaloneHerder {
             }
             entry.tasks = restarted.into_iter().flatten().collect();
         }
+        self.arm_timer(name, &mut entry);
         let status = self.status(name, &entry);
         self.map().insert(name.to_owned(), entry);
         Ok(status)
@@ -767,7 +811,10 @@ impl Herder for StandaloneHerder {
         let all: Vec<TaskHandle> = self
             .map()
             .values_mut()
-            .flat_map(|e| std::mem::take(&mut e.tasks))
+            .flat_map(|e| {
+                e.timer = None;
+                std::mem::take(&mut e.tasks)
+            })
             .collect();
         Self::stop_tasks(all).await;
         self.root.cancel();
@@ -791,5 +838,64 @@ impl StandaloneHerder {
             )));
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Reconfigurable for StandaloneHerder {
+    async fn apply(&self, name: &str, generation: u64, result: Recomputed) {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return;
+        }
+        let _ops = self.ops.lock().await;
+        let old_tasks = {
+            let mut map = self.map();
+            let Some(e) = map.get_mut(name) else {
+                return;
+            };
+            // A result of a timer that was replaced or ended meanwhile is stale.
+            if e.timer.as_ref().map(ReconfigureTimer::generation) != Some(generation)
+                || e.target == TargetState::Stopped
+            {
+                return;
+            }
+            let new = match result {
+                Ok(new) => new,
+                Err(error) => {
+                    let def = e.def();
+                    let error =
+                        secrets::scrub_resolved(&error, &e.config, &e.resolved, def.as_ref());
+                    tracing::warn!(connector = name, error = %error, "recomputing the task configs failed; the tasks keep running");
+                    e.warning = Some(format!(
+                        "recomputing the task configs failed; the tasks keep running with their current configs: {error}"
+                    ));
+                    return;
+                }
+            };
+            e.warning = None;
+            let new: Vec<ConfigMap> = new
+                .into_iter()
+                .map(|c| unresolve(c, &e.config, &e.resolved))
+                .collect();
+            if new == e.task_configs && e.trace.is_none() {
+                return;
+            }
+            tracing::info!(
+                connector = name,
+                before = e.task_configs.len(),
+                after = new.len(),
+                "task configs changed; restarting the tasks"
+            );
+            e.task_configs = new;
+            e.trace = None;
+            std::mem::take(&mut e.tasks)
+        };
+        // The old tasks commit what was acknowledged before the new ones read offsets.
+        Self::stop_tasks(old_tasks).await;
+        if let Some(e) = self.map().get_mut(name) {
+            if e.timer.as_ref().map(ReconfigureTimer::generation) == Some(generation) {
+                self.start_tasks(name, e);
+            }
+        }
     }
 }

@@ -145,9 +145,88 @@ pub async fn metrics(State(h): State<AppState>) -> Response {
             );
         }
     }
+    partition_metrics(&mut out, &rows);
+    counter_metrics(&mut out, &rows);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         out,
     )
         .into_response()
+}
+
+/// Reads one figure of a partition's progress.
+type PartitionGetter = fn(&crate::progress::PartitionStatus) -> Option<f64>;
+
+/// `rmq_connect_partition_{remaining,lag_seconds,eta_seconds}` per task and partition
+/// label; a partition whose figure is unknown has no sample.
+fn partition_metrics(out: &mut String, rows: &[(String, u32, crate::status::TaskStatus)]) {
+    let families: [(&str, &str, PartitionGetter); 3] = [
+        (
+            "rmq_connect_partition_remaining",
+            "Records the task still has to read from the partition.",
+            |p| p.remaining.map(|r| r as f64),
+        ),
+        (
+            "rmq_connect_partition_lag_seconds",
+            "Seconds between the newest record of the partition and the task's position.",
+            |p| p.lag_seconds,
+        ),
+        (
+            "rmq_connect_partition_eta_seconds",
+            "Seconds until remaining reaches 0 at its recent rate of fall.",
+            |p| p.eta_seconds,
+        ),
+    ];
+    for (metric, help, get) in families {
+        let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} gauge");
+        for (c, id, t) in rows {
+            for p in &t.partitions {
+                if let Some(v) = get(p) {
+                    let _ = writeln!(
+                        out,
+                        "{metric}{{connector=\"{}\",task=\"{id}\",partition=\"{}\"}} {v}",
+                        esc(c),
+                        esc(&p.partition)
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `rmq_connect_task_<name>` for each figure in a task's `counters`, one family per name.
+/// They are gauges: a connector may report a current count (es-source's
+/// `docs_missing_tracking_field` can fall), not only a count since start.
+fn counter_metrics(out: &mut String, rows: &[(String, u32, crate::status::TaskStatus)]) {
+    let mut names: Vec<&str> = rows
+        .iter()
+        .flat_map(|(_, _, t)| t.counters.keys().map(String::as_str))
+        .filter(|n| is_metric_name_part(n))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let metric = format!("rmq_connect_task_{name}");
+        let _ = writeln!(
+            out,
+            "# HELP {metric} The task's own figure {name}.\n# TYPE {metric} gauge"
+        );
+        for (c, id, t) in rows {
+            if let Some(v) = t.counters.get(name) {
+                let _ = writeln!(
+                    out,
+                    "{metric}{{connector=\"{}\",task=\"{id}\"}} {v}",
+                    esc(c)
+                );
+            }
+        }
+    }
+}
+
+/// Counter names become part of a metric name, so only `[a-z0-9_]` is taken.
+fn is_metric_name_part(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

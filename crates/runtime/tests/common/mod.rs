@@ -7,6 +7,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,8 +18,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use connect_api::{
     ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, ConnectError, FieldError,
-    PluginInfo, RecordValue, SourceConnector, SourceOffset, SourcePartition, SourceRecord,
-    SourceTask, TaskContext,
+    PartitionProgress, PluginInfo, RecordValue, SourceConnector, SourceOffset, SourcePartition,
+    SourceRecord, SourceTask, TaskContext, TaskProgress,
 };
 use connect_rocketmq::OutMessage;
 use connect_runtime::herder::{Herder, StandaloneHerder};
@@ -43,12 +45,40 @@ pub const WORKER: &str = "worker-under-test";
 pub static BODIES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 // ---------------------------------------------------------------------------------------
+// Knobs a test turns while its connector runs.
+
+/// Shared switches of one test's fake connector, found by the name in `fake.knobs`:
+/// how many tasks the split makes (0: `max.tasks`), whether the split fails, and how
+/// often it ran.
+#[derive(Default)]
+pub struct Knobs {
+    pub tasks: AtomicUsize,
+    pub fail_split: AtomicBool,
+    pub splits: AtomicU64,
+}
+
+static KNOBS: Mutex<Option<HashMap<String, Arc<Knobs>>>> = Mutex::new(None);
+
+/// The knobs registered under `name` (created on first use).
+pub fn knobs(name: &str) -> Arc<Knobs> {
+    KNOBS
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .entry(name.to_owned())
+        .or_default()
+        .clone()
+}
+
+// ---------------------------------------------------------------------------------------
 // The fake connector.
 
 /// `fake.total` (required number), `fake.password` (Password), `fake.fail` (bool: live
 /// validation fails naming `fake.fail`, and its message carries the password, so the
 /// runtime's scrubbing is exercised too), `fake.crash.at` (number: each task fails
-/// fatally once it reaches that record, with an error that echoes the password).
+/// fatally once it reaches that record, with an error that echoes the password),
+/// `fake.knobs` (name of the test's [`Knobs`]), `fake.reconfigure.ms` (asks for periodic
+/// reconfiguration at that interval).
 pub struct FakeConnector;
 
 pub struct FakeConfig {
@@ -56,6 +86,8 @@ pub struct FakeConfig {
     crash_at: Option<u64>,
     password: Option<String>,
     fail: bool,
+    knobs: Option<String>,
+    reconfigure_ms: Option<u64>,
 }
 
 #[async_trait]
@@ -118,11 +150,18 @@ impl SourceConnector for FakeConnector {
             .optional_str("fake.crash.at")
             .is_some()
             .then(|| r.number_or::<u64>("fake.crash.at", 0, 0..=1_000_000));
+        let knobs = r.optional_str("fake.knobs");
+        let reconfigure_ms = r
+            .optional_str("fake.reconfigure.ms")
+            .is_some()
+            .then(|| r.number_or::<u64>("fake.reconfigure.ms", 0, 1..=60_000));
         r.finish(FakeConfig {
             total,
             crash_at,
             password,
             fail,
+            knobs,
+            reconfigure_ms,
         })
     }
 
@@ -147,7 +186,21 @@ impl SourceConnector for FakeConnector {
         raw: &ConfigMap,
         max_tasks: usize,
     ) -> Result<Vec<ConfigMap>, ConnectError> {
-        Ok((0..max_tasks)
+        let mut n = max_tasks;
+        if let Some(k) = config.knobs.as_deref().map(knobs) {
+            k.splits.fetch_add(1, Ordering::SeqCst);
+            if k.fail_split.load(Ordering::SeqCst) {
+                return Err(ConnectError::retriable(format!(
+                    "the fake source is unreachable (password {})",
+                    config.password.as_deref().unwrap_or("<none>")
+                )));
+            }
+            let wanted = k.tasks.load(Ordering::SeqCst);
+            if wanted > 0 {
+                n = wanted.min(max_tasks);
+            }
+        }
+        Ok((0..n)
             .map(|i| {
                 let mut c = raw.clone();
                 c.insert("fake.task.id".into(), i.to_string());
@@ -158,6 +211,10 @@ impl SourceConnector for FakeConnector {
                 c
             })
             .collect())
+    }
+
+    fn reconfigure_interval(&self, config: &FakeConfig) -> Option<Duration> {
+        config.reconfigure_ms.map(Duration::from_millis)
     }
 
     fn create_task(&self) -> Box<dyn SourceTask> {
@@ -236,6 +293,30 @@ impl SourceTask for FakeTask {
             .collect();
         self.next = end;
         Ok(recs)
+    }
+
+    /// Remaining records of its one partition, a lag of 1.5 s per 10 remaining records,
+    /// and a counter of polls that returned records.
+    fn progress(&self) -> TaskProgress {
+        let remaining = self.total.saturating_sub(self.next);
+        let mut p = PartitionProgress::new(task_partition(self.id), format!("task-{}", self.id));
+        p.remaining = Some(remaining);
+        p.lag_seconds = Some(remaining as f64 * 0.15);
+        p.measured_at_ms = Some(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+        );
+        if remaining == 0 && self.total > 0 {
+            p.problem = Some("caught up: nothing left to read".into());
+        }
+        let mut counters = BTreeMap::new();
+        counters.insert("fake_batches".to_owned(), self.next.div_ceil(10));
+        TaskProgress {
+            partitions: vec![p],
+            counters,
+        }
     }
 }
 
@@ -374,13 +455,13 @@ impl Harness {
         let sink = Arc::new(RecordingSink::default());
         let mut registry = PluginRegistry::new();
         registry.register(Arc::new(FakeConnector));
-        let herder = Arc::new(StandaloneHerder::new(
+        let herder = StandaloneHerder::new(
             WORKER.to_owned(),
             registry,
             store.clone(),
             sink.clone(),
             settings(),
-        ));
+        );
         if ready {
             herder.set_ready();
         }
