@@ -14,6 +14,7 @@ use std::fmt;
 
 use bytes::Bytes;
 use elasticsearch::auth::Credentials;
+use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::cluster::ClusterHealthParts;
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{
@@ -26,7 +27,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use url::Url;
 
-use crate::config::EsSourceConfig;
+use crate::config::{ApiKey, EsSourceConfig};
 use crate::error::EsError;
 
 /// Longest error reason kept from an Elasticsearch answer.
@@ -75,6 +76,46 @@ pub struct FieldMapping {
 /// an index's map is not mapped there.
 pub type FieldMappings = BTreeMap<String, BTreeMap<String, FieldMapping>>;
 
+/// Checks that `pem` holds at least one PEM certificate the TLS client accepts as a trust
+/// anchor, by building a client with it (the rustls backend only parses the certificates
+/// then). The message never quotes the content.
+pub(crate) fn check_ca_pem(pem: &[u8]) -> Result<(), String> {
+    let cert = Certificate::from_pem(pem).map_err(|_| {
+        "holds no PEM certificate (a block from -----BEGIN CERTIFICATE----- to \
+         -----END CERTIFICATE-----)"
+            .to_owned()
+    })?;
+    let url = Url::parse("https://localhost/").map_err(|e| e.to_string())?;
+    let pool = SingleNodeConnectionPool::new(url);
+    TransportBuilder::new(pool)
+        .cert_validation(CertificateValidation::Full(cert))
+        .build()
+        .map(drop)
+        .map_err(|e| {
+            let e = elasticsearch::Error::from(e);
+            let mut text = format!("holds a certificate that cannot be used as a CA ({e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text.push(')');
+            text
+        })
+}
+
+/// Whether `error` (with its causes) says that the server's TLS certificate was refused.
+pub fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.to_string().contains("certificate") {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 impl EsClient {
     /// A client for the config's hosts, with its timeout and credentials.
     pub fn new(config: &EsSourceConfig) -> Result<Self, EsError> {
@@ -95,11 +136,25 @@ impl EsClient {
             }
         };
         let mut builder = builder.timeout(config.request_timeout);
-        if let (Some(user), Some(password)) = (&config.username, &config.password) {
+        // Parsing makes the API key and basic auth exclusive; the key wins regardless.
+        if let Some(key) = &config.api_key {
+            builder = builder.auth(match key {
+                ApiKey::Encoded(encoded) => Credentials::EncodedApiKey(encoded.expose().to_owned()),
+                ApiKey::IdSecret { id, secret } => {
+                    Credentials::ApiKey(id.clone(), secret.expose().to_owned())
+                }
+            });
+        } else if let (Some(user), Some(password)) = (&config.username, &config.password) {
             builder = builder.auth(Credentials::Basic(
                 user.clone(),
                 password.expose().to_owned(),
             ));
+        }
+        if let Some(ca) = &config.tls_ca {
+            // Full validation: the chain must lead to this CA (or a public root) and the
+            // certificate must name the host.
+            let cert = Certificate::from_pem(ca.pem()).map_err(EsError::Build)?;
+            builder = builder.cert_validation(CertificateValidation::Full(cert));
         }
         let transport = builder
             .build()

@@ -7,6 +7,7 @@
 //! prints its value.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use connect_api::{ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, FieldError};
@@ -30,6 +31,12 @@ pub const REQUEST_TIMEOUT_MS: &str = "es.request.timeout.ms";
 pub const USERNAME: &str = "es.username";
 /// Basic-auth password.
 pub const PASSWORD: &str = "es.password";
+/// API key (`encoded` form or `id:api_key`); exclusive with basic auth.
+pub const API_KEY: &str = "es.api.key";
+/// PEM file of the CA certificate(s) to trust for https hosts.
+pub const TLS_CA_PATH: &str = "es.tls.ca.path";
+/// Largest file [`TLS_CA_PATH`] may name (a CA bundle is a few KiB; this is generous).
+pub const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
 // --- index resolution and messages (es-indices helper) ---
 /// How often the connector re-resolves `es.index` to find new concrete indices.
 pub const INDEX_REFRESH_INTERVAL_MS: &str = "es.index.refresh.interval.ms";
@@ -122,6 +129,53 @@ impl fmt::Display for Password {
     }
 }
 
+/// An Elasticsearch API key, as `es.api.key` gave it. `Debug` prints `[hidden]`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKey {
+    /// The base64 `encoded` value Elasticsearch returns when it creates a key
+    /// (`base64(id:api_key)`), sent as is.
+    Encoded(Password),
+    /// The key's `id` and its secret `api_key`, given as `id:api_key`.
+    IdSecret {
+        /// The key's id.
+        id: String,
+        /// The key's secret.
+        secret: Password,
+    },
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[hidden]")
+    }
+}
+
+/// The CA certificate file of `es.tls.ca.path`, read and checked when the config is
+/// parsed. `Debug` prints the path only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaFile {
+    path: PathBuf,
+    pem: Vec<u8>,
+}
+
+impl CaFile {
+    /// The file's path, as configured.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's content: one or more PEM certificates.
+    pub fn pem(&self) -> &[u8] {
+        &self.pem
+    }
+}
+
+impl fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CaFile").field(&self.path).finish()
+    }
+}
+
 /// Where a partition without a committed offset starts reading (`es.start`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum StartPosition {
@@ -163,6 +217,11 @@ pub struct EsSourceConfig {
     pub username: Option<String>,
     /// `es.password`: basic-auth password; never shown or logged.
     pub password: Option<Password>,
+    /// `es.api.key`: API key; never shown or logged. Exclusive with basic auth.
+    pub api_key: Option<ApiKey>,
+    /// `es.tls.ca.path`: CA certificate(s) trusted for https hosts, besides the
+    /// built-in public roots.
+    pub tls_ca: Option<CaFile>,
     // --- index resolution and messages (es-indices helper) ---
     /// `es.index.refresh.interval.ms`: how often `es.index` is resolved again while the
     /// connector runs; `None` (configured as 0) for never.
@@ -269,6 +328,23 @@ impl EsSourceConfig {
             (None, Some(_)) => r.error(USERNAME, "is required when es.password is set"),
             _ => {}
         }
+        let api_key = r.optional_str(API_KEY).and_then(|raw| {
+            parse_api_key(&raw)
+                .map_err(|msg| r.error(API_KEY, msg))
+                .ok()
+        });
+        if r.optional_str(API_KEY).is_some() && (username.is_some() || password.is_some()) {
+            r.error(
+                API_KEY,
+                "cannot be combined with es.username / es.password: authenticate with \
+                 either an API key or a user, not both",
+            );
+        }
+        let tls_ca = r.optional_str(TLS_CA_PATH).and_then(|path| {
+            read_ca_file(&path)
+                .map_err(|msg| r.error(TLS_CA_PATH, msg))
+                .ok()
+        });
 
         // --- index resolution and messages (es-indices helper) ---
         let refresh_ms = r.number_or(
@@ -381,6 +457,8 @@ impl EsSourceConfig {
             request_timeout: Duration::from_millis(timeout_ms),
             username,
             password,
+            api_key,
+            tls_ca,
             index_refresh_interval,
             topic_prefix,
             tag,
@@ -395,6 +473,106 @@ impl EsSourceConfig {
             time_unit,
         })
     }
+
+    /// The key to blame when Elasticsearch rejects the credentials (401): `es.api.key`,
+    /// `es.password`, or `es.username` when none are set.
+    pub fn credentials_key(&self) -> &'static str {
+        if self.api_key.is_some() {
+            API_KEY
+        } else if self.username.is_some() {
+            PASSWORD
+        } else {
+            USERNAME
+        }
+    }
+}
+
+/// Parses `es.api.key`: `id:api_key`, or the base64 `encoded` form of it. Messages
+/// never quote the value.
+fn parse_api_key(raw: &str) -> Result<ApiKey, String> {
+    const HELP: &str = "give the `encoded` value Elasticsearch returned when the key was \
+                        created, or `id:api_key`";
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "must not contain spaces or control characters; {HELP}"
+        ));
+    }
+    if let Some((id, secret)) = raw.split_once(':') {
+        if id.is_empty() || secret.is_empty() {
+            return Err(format!("has an empty id or api_key around ':'; {HELP}"));
+        }
+        return Ok(ApiKey::IdSecret {
+            id: id.to_owned(),
+            secret: Password::new(secret),
+        });
+    }
+    let decoded = decode_base64(raw)
+        .ok_or_else(|| format!("is neither base64 nor of the form id:api_key; {HELP}"))?;
+    match decoded.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 && colon + 1 < decoded.len() => {
+            Ok(ApiKey::Encoded(Password::new(raw)))
+        }
+        _ => Err(format!(
+            "is base64 but does not decode to id:api_key (is it only the id or only the \
+             api_key?); {HELP}"
+        )),
+    }
+}
+
+/// Standard base64 with padding (the alphabet of Elasticsearch's `encoded` API keys).
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    if s.is_empty() || !s.len().is_multiple_of(4) {
+        return None;
+    }
+    let body = s.trim_end_matches('=');
+    if s.len() - body.len() > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in body.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Reads and checks `es.tls.ca.path`: an absolute path to a regular file of at most
+/// [`MAX_CA_FILE_BYTES`] holding PEM certificates the TLS client accepts. Messages never
+/// quote the file's content.
+fn read_ca_file(raw: &str) -> Result<CaFile, String> {
+    let path = PathBuf::from(raw);
+    if !path.is_absolute() {
+        return Err(format!(
+            "{raw:?} is not an absolute path; give the full path of the CA's PEM file"
+        ));
+    }
+    let meta = std::fs::metadata(&path).map_err(|e| format!("cannot read {raw:?}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{raw:?} is not a regular file"));
+    }
+    if meta.len() > MAX_CA_FILE_BYTES {
+        return Err(format!(
+            "{raw:?} is larger than {MAX_CA_FILE_BYTES} bytes; it should hold only the CA \
+             certificate(s) in PEM"
+        ));
+    }
+    let pem = std::fs::read(&path).map_err(|e| format!("cannot read {raw:?}: {e}"))?;
+    crate::client::check_ca_pem(&pem).map_err(|msg| format!("{raw:?} {msg}"))?;
+    Ok(CaFile { path, pem })
 }
 
 // --- es-core ---
@@ -689,6 +867,27 @@ pub fn config_def() -> ConfigDef {
             required: false,
             doc: "Password for HTTP basic authentication; never shown or logged.",
         },
+        ConfigKey {
+            name: API_KEY,
+            ty: ConfigType::Password,
+            default: None,
+            required: false,
+            doc: "Elasticsearch API key, sent as `Authorization: ApiKey ...`: the base64 \
+                  `encoded` value returned by POST /_security/api_key, or `id:api_key`. \
+                  Never shown or logged. Use it instead of es.username / es.password, not \
+                  with them.",
+        },
+        ConfigKey {
+            name: TLS_CA_PATH,
+            ty: ConfigType::String,
+            default: None,
+            required: false,
+            doc: "Absolute path of a PEM file with the certificate(s) of the CA that signed \
+                  the https hosts' certificates (for example Elasticsearch's \
+                  config/certs/http_ca.crt), trusted besides the public root CAs. The file is \
+                  read when the config is checked; host names are verified against the \
+                  certificate.",
+        },
         // --- index resolution and messages (es-indices helper) ---
         ConfigKey {
             name: INDEX_REFRESH_INTERVAL_MS,
@@ -957,6 +1156,8 @@ mod tests {
                 REQUEST_TIMEOUT_MS,
                 USERNAME,
                 PASSWORD,
+                API_KEY,
+                TLS_CA_PATH,
                 INDEX_REFRESH_INTERVAL_MS,
                 TOPIC_PREFIX,
                 TAG,
@@ -988,9 +1189,143 @@ mod tests {
             Some(&*DEFAULT_REQUEST_TIMEOUT_MS.to_string())
         );
         assert!(def.iter().find(|k| k.name == PASSWORD).unwrap().is_secret());
+        assert!(def.iter().find(|k| k.name == API_KEY).unwrap().is_secret());
         // Required keys are exactly the ones parse() reports when absent.
         let required: Vec<_> = def.iter().filter(|k| k.required).map(|k| k.name).collect();
         assert_eq!(required, [HOSTS, INDEX, TRACKING_FIELD]);
+    }
+
+    /// A CA certificate (public part only) made by rmq-services for its secured node.
+    const TEST_CA_PEM: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIDLzCCAhegAwIBAgIUW1Fkd7IGdMPeGILeJSCLgz6tDnwwDQYJKoZIhvcNAQEL\n\
+BQAwHzEdMBsGA1UEAwwUcm1xLXNlcnZpY2VzIHRlc3QgQ0EwHhcNMjYxMTIxMTc0\n\
+OTM3WhcNMzYxMTE4MTc0OTM3WjAfMR0wGwYDVQQDDBRybXEtc2VydmljZXMgdGVz\n\
+dCBDQTCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBANB8M3hzlZ/qVBZi\n\
+r2oNchh8q2epRTH1MiviOiSYO3CqH6KVpyHE4AlLBuQwY7hdLPX71fpk6rXY2uKn\n\
+bGQPujK/1Nv7mnY36XfqFjqwn//vgqOTNuQuNBhCY7GMhw6YnBBYSXht/jvYTbun\n\
+DLB36dKDuLHzQ738S6vwRmtANmjiZ6+eUeh7BWbMaSNJEUeL1atjqzXOGX3mcXBH\n\
+V0hdoajRS0drfwK22MaqeJJW2kbQko4AGx93I22tTJaDeJzmRrNdrxIi4hpfYDBl\n\
+9YNw7G1yDJICOcqDmlKKwOt+WFtHAZmRJHa01zoDet+LTVwbsPxnCiqFs1a5NBzm\n\
++ROBZoUCAwEAAaNjMGEwHQYDVR0OBBYEFIgWwplIrMld4Z4G4GXaDxuwuwLkMB8G\n\
+A1UdIwQYMBaAFIgWwplIrMld4Z4G4GXaDxuwuwLkMA8GA1UdEwEB/wQFMAMBAf8w\n\
+DgYDVR0PAQH/BAQDAgEGMA0GCSqGSIb3DQEBCwUAA4IBAQARfV6Xx2EhtzMK5OOk\n\
+NisQATwlF1Kbq6GexaJ1M6JKkSKDWk1vrA3Z1EJoGzSY4B4UmkJQdnzLH451to+a\n\
+Hh2Xw+UL4sQ1JV4fJ8MVAZW049wsMm4irgOClQwj1NMl7jSrVbVCVyBHJ5aDxq3S\n\
+82mQNyUFcTTH6829OsgT18P8amgCnjkHJpCYI37CIe5vRwVyg/ERdoWjJdWJ+IsL\n\
+VceATN1REJT9XJLTHjPPaQa9s+T0x9D2MJES0QfleTGsyPB2yul3Plp6FNQ59fzX\n\
+y0HCHeFl1jutN8ccoJnnUelP3LYuLTSUMELx67P/NbWhh1tcrF7L069ZHWwzXySO\n\
+uSf1\n\
+-----END CERTIFICATE-----\n";
+
+    /// Writes `content` to a fresh file under the temp dir and returns its path.
+    fn temp_file(name: &str, content: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("es-source-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    fn with(pairs: &[(&str, &str)]) -> Result<EsSourceConfig, Vec<FieldError>> {
+        let mut m = minimal();
+        for (k, v) in pairs {
+            m.insert((*k).into(), (*v).into());
+        }
+        EsSourceConfig::parse(&m)
+    }
+
+    #[test]
+    fn api_key_accepts_the_encoded_form_and_id_colon_key() {
+        // base64("VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw"), as Elasticsearch returns it.
+        let encoded = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==";
+        let c = with(&[(API_KEY, encoded)]).unwrap();
+        assert_eq!(c.api_key, Some(ApiKey::Encoded(Password::new(encoded))));
+        assert_eq!(c.credentials_key(), API_KEY);
+        let c = with(&[(API_KEY, " VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw ")]).unwrap();
+        let Some(ApiKey::IdSecret { id, secret }) = &c.api_key else {
+            panic!("{:?}", c.api_key)
+        };
+        assert_eq!(id, "VuaCfGcBCdbkQm-e5aOx");
+        assert_eq!(secret.expose(), "ui2lp2axTNmsyakw9tvNnw");
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("ui2lp2ax") && !shown.contains("VuaCfG"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_api_keys_are_errors_on_the_key_without_echoing_it() {
+        for bad in [
+            "ui2lp2axTNmsyakw9tvNnw",   // only the secret: not base64 of id:key
+            "dWkybHAyYXhUTm1zeWFrdzl0", // base64 without a ':' inside
+            ":ui2lp2axTNmsyakw9tvNnw",
+            "VuaCfGcBCdbkQm-e5aOx:",
+            "has space:x",
+        ] {
+            let errs = with(&[(API_KEY, bad)]).unwrap_err();
+            assert_eq!(fields(&errs), [API_KEY], "{bad}");
+            assert!(!errs[0].message.contains(bad), "{bad}: {}", errs[0].message);
+        }
+    }
+
+    #[test]
+    fn api_key_and_basic_auth_are_exclusive() {
+        let errs = with(&[
+            (API_KEY, "id:secret"),
+            (USERNAME, "elastic"),
+            (PASSWORD, "hunter2"),
+        ])
+        .unwrap_err();
+        assert_eq!(fields(&errs), [API_KEY]);
+        assert!(errs[0].message.contains("either"), "{}", errs[0].message);
+        let errs = with(&[(API_KEY, "id:secret"), (USERNAME, "elastic")]).unwrap_err();
+        assert!(fields(&errs).contains(&API_KEY), "{errs:?}");
+    }
+
+    #[test]
+    fn ca_file_is_read_and_checked_at_parse_time() {
+        let good = temp_file("ca.crt", TEST_CA_PEM.as_bytes());
+        let c = with(&[(TLS_CA_PATH, good.to_str().unwrap())]).unwrap();
+        let ca = c.tls_ca.as_ref().unwrap();
+        assert_eq!(ca.path(), good);
+        assert_eq!(ca.pem(), TEST_CA_PEM.as_bytes());
+        assert!(
+            !format!("{c:?}").contains("BEGIN"),
+            "Debug shows the path only"
+        );
+        // A client builds with it.
+        crate::client::EsClient::new(&c).unwrap();
+
+        let not_pem = temp_file("not-pem.crt", b"this is not a certificate\n");
+        let garbage = temp_file(
+            "garbage.crt",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
+        let missing = good.with_file_name("missing.crt");
+        for (path, says) in [
+            (not_pem.to_str().unwrap(), "no PEM certificate"),
+            (garbage.to_str().unwrap(), "cannot be used"),
+            (missing.to_str().unwrap(), "cannot read"),
+            ("relative/ca.crt", "absolute"),
+            (
+                good.parent().unwrap().to_str().unwrap(),
+                "not a regular file",
+            ),
+        ] {
+            let errs = with(&[(TLS_CA_PATH, path)]).unwrap_err();
+            assert_eq!(fields(&errs), [TLS_CA_PATH], "{path}");
+            assert!(
+                errs[0].message.contains(says),
+                "{path}: {}",
+                errs[0].message
+            );
+            assert!(
+                !errs[0].message.contains("this is not"),
+                "{}",
+                errs[0].message
+            );
+        }
     }
 
     #[test]

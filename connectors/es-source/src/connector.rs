@@ -20,7 +20,7 @@ use connect_api::{
     ConfigDef, ConfigMap, ConnectError, FieldError, PluginInfo, SourceConnector, SourceTask,
 };
 
-use crate::client::EsClient;
+use crate::client::{is_certificate_error, EsClient};
 use crate::config::{self, EsSourceConfig};
 use crate::error::EsError;
 use crate::query::{check_sortable, TrackingKind};
@@ -89,15 +89,23 @@ impl SourceConnector for EsSourceConnector {
                     reachable.get_or_insert(client);
                 }
                 Ok(Err(EsError::Status { status: 401, .. })) => {
-                    let (key, msg) = if config.username.is_some() {
-                        (
-                            config::PASSWORD,
-                            "Elasticsearch rejected es.username / es.password",
-                        )
-                    } else {
-                        (config::USERNAME, "Elasticsearch requires authentication: set es.username and es.password")
+                    let key = config.credentials_key();
+                    let msg = match key {
+                        config::API_KEY => {
+                            "Elasticsearch rejected es.api.key (unknown, expired or invalidated key)"
+                        }
+                        config::PASSWORD => "Elasticsearch rejected es.username / es.password",
+                        _ => {
+                            "Elasticsearch requires authentication: set es.username and \
+                             es.password, or es.api.key"
+                        }
                     };
                     errors.push(FieldError::new(key, format!("{msg} (host {host})")));
+                }
+                Ok(Err(EsError::Transport { source, .. }))
+                    if host.scheme() == "https" && is_certificate_error(&source) =>
+                {
+                    errors.push(certificate_error(config, host, &source));
                 }
                 Ok(Err(e)) => errors.push(FieldError::new(
                     config::HOSTS,
@@ -189,6 +197,42 @@ impl SourceConnector for EsSourceConnector {
     fn create_task(&self) -> Box<dyn SourceTask> {
         Box::new(EsSourceTask::new())
     }
+}
+
+/// The field error for an https host whose certificate was refused: on `es.tls.ca.path`
+/// (the key to set or fix), unless the certificate does not name the host.
+fn certificate_error(
+    config: &EsSourceConfig,
+    host: &url::Url,
+    source: &elasticsearch::Error,
+) -> FieldError {
+    let mut detail = String::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source);
+    while let Some(e) = cause {
+        detail = e.to_string(); // the innermost cause is the TLS library's reason
+        cause = e.source();
+    }
+    if detail.contains("not valid for name") {
+        return FieldError::new(
+            config::HOSTS,
+            format!(
+                "the TLS certificate of {host} does not name this host ({detail}); use a \
+                 host name or address the certificate is issued for"
+            ),
+        );
+    }
+    let msg = match &config.tls_ca {
+        None => format!(
+            "the TLS certificate of {host} is not trusted ({detail}); set es.tls.ca.path to \
+             the PEM file of the CA that signed it"
+        ),
+        Some(ca) => format!(
+            "the TLS certificate of {host} is not signed by the CA in {} ({detail}); set \
+             es.tls.ca.path to the PEM file of the CA that signed it",
+            ca.path().display()
+        ),
+    };
+    FieldError::new(config::TLS_CA_PATH, msg)
 }
 
 /// The message of an error with its causes.
@@ -299,7 +343,9 @@ pub(crate) async fn check_index(
             )]);
         }
         // Bad credentials are the user's to fix; missing privileges are about the index.
-        Err(e @ EsError::Status { status: 401, .. }) => return Err(vec![(config::USERNAME, e)]),
+        Err(e @ EsError::Status { status: 401, .. }) => {
+            return Err(vec![(config.credentials_key(), e)])
+        }
         Err(e @ EsError::Status { status: 403, .. }) => return Err(vec![(config::INDEX, e)]),
         Err(e) => return Err(vec![(config::HOSTS, e)]),
     };
