@@ -6,14 +6,14 @@
 //! Each test uses its own index, deleted at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+mod common;
+use common::Offsets;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connect_api::{
-    ConfigMap, ConnectError, ErasedSourceConnector, FieldError, OffsetReader, SourceOffset,
-    SourcePartition, TaskContext,
-};
+use connect_api::{ConfigMap, ErasedSourceConnector, FieldError, TaskContext};
 use connect_testkit::unique_name;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -176,15 +176,6 @@ fn only_error_on<'a>(errors: &'a [FieldError], field: &str) -> &'a FieldError {
     &errors[0]
 }
 
-#[derive(Default)]
-struct NoOffsets(Mutex<HashMap<SourcePartition, SourceOffset>>);
-
-impl OffsetReader for NoOffsets {
-    fn offset(&self, partition: &SourcePartition) -> Result<Option<SourceOffset>, ConnectError> {
-        Ok(self.0.lock().unwrap().get(partition).cloned())
-    }
-}
-
 #[tokio::test]
 #[ignore = "needs the secured Elasticsearch (RMQ_SERVICES_ES_SECURE=1): run tests/run"]
 async fn basic_auth_with_the_ca_file_validates() {
@@ -269,7 +260,7 @@ async fn a_task_reads_documents_over_https() {
         connector: "it-auth".into(),
         task_id: 0,
         config: tasks[0].clone(),
-        offsets: Arc::new(NoOffsets::default()),
+        offsets: Arc::new(Offsets::default()),
     })
     .await
     .unwrap();

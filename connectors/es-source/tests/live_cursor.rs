@@ -8,36 +8,19 @@
 //! `cargo test -p es-source --test live_cursor -- --ignored --test-threads=1 <name>`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+mod common;
+use common::{
+    create_index, es, es_url, id_of, index_docs, poll_records, source_of, start_task, unique_index,
+    IndexGuard,
+};
+
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use connect_api::{
-    ConfigMap, ConnectError, ErrorKind, OffsetReader, RecordValue, SourceOffset, SourcePartition,
-    SourceRecord, SourceTask, TaskContext,
-};
-use elasticsearch::http::request::JsonBody;
-use elasticsearch::http::transport::Transport;
-use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts};
-use elasticsearch::{BulkParts, Elasticsearch};
+use connect_api::{ConfigMap, ErrorKind, SourceRecord, SourceTask};
+use elasticsearch::indices::IndicesDeleteParts;
 use es_source::EsSourceTask;
 use serde_json::{json, Value};
-
-fn es_url() -> String {
-    std::env::var("ES_URL").unwrap_or_else(|_| "http://127.0.0.1:9200".to_owned())
-}
-
-fn es() -> Elasticsearch {
-    Elasticsearch::new(Transport::single_node(&es_url()).unwrap())
-}
-
-fn unique_index(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("it-cursor-{}-{nanos}-{tag}", std::process::id())
-}
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -46,35 +29,16 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// Deletes the test index when dropped, also when the test fails.
-struct IndexGuard(String);
-
-impl Drop for IndexGuard {
-    fn drop(&mut self) {
-        let index = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let _ = es()
-                    .indices()
-                    .delete(IndicesDeleteParts::Index(&[&index]))
-                    .send()
-                    .await;
-            });
-        })
-        .join();
-    }
+/// A fresh index name for this file: `it-cursor-<pid>-<nanos>-<tag>`.
+fn cursor_index(tag: &str) -> String {
+    unique_index("it-cursor", &format!("-{tag}"))
 }
 
 /// An index (2 shards) whose field `t` has type `ty`, with a keyword tiebreaker `tb`.
-async fn create_index(index: &str, ty: &str) -> IndexGuard {
-    let r = es()
-        .indices()
-        .create(IndicesCreateParts::Index(index))
-        .body(json!({
+async fn create_typed_index(index: &str, ty: &str) -> IndexGuard {
+    create_index(
+        index,
+        json!({
             "settings": {"number_of_shards": 2, "number_of_replicas": 0},
             "mappings": {"properties": {
                 "t": {"type": ty},
@@ -83,47 +47,9 @@ async fn create_index(index: &str, ty: &str) -> IndexGuard {
                 "secret": {"type": "keyword"},
                 "n": {"type": "long"}
             }}
-        }))
-        .send()
-        .await
-        .unwrap();
-    let guard = IndexGuard(index.to_owned());
-    assert!(r.status_code().is_success(), "{}", r.text().await.unwrap());
-    guard
-}
-
-/// Bulk-indexes `docs` (id, body) and refreshes so they are searchable.
-async fn index_docs(index: &str, docs: &[(String, Value)]) {
-    let es = es();
-    let mut body: Vec<JsonBody<Value>> = Vec::with_capacity(docs.len() * 2);
-    for (id, d) in docs {
-        body.push(json!({"index": {"_id": id}}).into());
-        body.push(d.clone().into());
-    }
-    let r = es
-        .bulk(BulkParts::Index(index))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["errors"], json!(false), "bulk failed: {v}");
-    let r = es
-        .indices()
-        .refresh(IndicesRefreshParts::Index(&[index]))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status_code().is_success());
-}
-
-#[derive(Default)]
-struct Offsets(Mutex<HashMap<SourcePartition, SourceOffset>>);
-
-impl OffsetReader for Offsets {
-    fn offset(&self, partition: &SourcePartition) -> Result<Option<SourceOffset>, ConnectError> {
-        Ok(self.0.lock().unwrap().get(partition).cloned())
-    }
+        }),
+    )
+    .await
 }
 
 fn config(index: &str, tiebreaker: bool, extra: &[(&str, &str)]) -> ConfigMap {
@@ -146,72 +72,6 @@ fn config(index: &str, tiebreaker: bool, extra: &[(&str, &str)]) -> ConfigMap {
         c.insert(k.to_string(), v.to_string());
     }
     c
-}
-
-async fn start_task(config: &ConfigMap, committed: Option<&SourceRecord>) -> EsSourceTask {
-    let offsets = Offsets::default();
-    if let Some(r) = committed {
-        offsets
-            .0
-            .lock()
-            .unwrap()
-            .insert(r.partition.clone(), r.offset.clone().unwrap());
-    }
-    let mut task = EsSourceTask::new();
-    task.start(TaskContext {
-        connector: "it".into(),
-        task_id: 0,
-        config: config.clone(),
-        offsets: Arc::new(offsets),
-    })
-    .await
-    .unwrap();
-    task
-}
-
-/// Polls until `want` records arrived (failing after `deadline`), then twice more to
-/// catch any extra record. Every non-empty batch must end on an offset.
-async fn poll_records(
-    task: &mut EsSourceTask,
-    want: usize,
-    deadline: Duration,
-) -> Vec<SourceRecord> {
-    let until = Instant::now() + deadline;
-    let mut out = Vec::new();
-    let mut extra_polls = 0;
-    while extra_polls < 2 {
-        assert!(
-            Instant::now() < until,
-            "only {} of {want} records",
-            out.len()
-        );
-        let batch = task.poll().await.unwrap();
-        if let Some(last) = batch.last() {
-            assert!(last.offset.is_some(), "a batch must end on an offset");
-        }
-        out.extend(batch);
-        if out.len() >= want {
-            extra_polls += 1;
-        }
-    }
-    out
-}
-
-fn id_of(r: &SourceRecord) -> String {
-    r.key
-        .as_deref()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-fn source_of(r: &SourceRecord) -> Value {
-    let RecordValue::RawJson(bytes) = &r.value else {
-        panic!("value is not raw JSON")
-    };
-    serde_json::from_slice(bytes).unwrap()
 }
 
 /// Asserts the records are exactly `docs`, each once, with `_source` as indexed.
@@ -289,12 +149,12 @@ fn doc(case: &TypeCase, n: usize, group: i64) -> Value {
 /// value read), then restarts from several committed offsets and from the last one: every
 /// document arrives exactly once each time.
 async fn scenario(case: &TypeCase, tiebreaker: bool) {
-    let index = unique_index(&format!(
+    let index = cursor_index(&format!(
         "{}-{}",
         case.ty,
         if tiebreaker { "tb" } else { "ids" }
     ));
-    let _guard = create_index(&index, case.ty).await;
+    let _guard = create_typed_index(&index, case.ty).await;
     let cfg = config(&index, tiebreaker, &[]);
 
     let first_docs = docs(case, 0, 150, 1);
@@ -436,8 +296,8 @@ fn double_of(g: i64) -> f64 {
 #[tokio::test]
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn unsupported_tracking_types_fail_with_the_supported_list() {
-    let index = unique_index("bool");
-    let _guard = create_index(&index, "boolean").await;
+    let index = cursor_index("bool");
+    let _guard = create_typed_index(&index, "boolean").await;
     index_docs(&index, &[("a".into(), json!({"t": true, "tb": "a"}))]).await;
     let mut task = start_task(&config(&index, false, &[]), None).await;
     let err = task.poll().await.unwrap_err();
@@ -471,8 +331,8 @@ async fn assert_quiet(task: &mut EsSourceTask, polls: usize) {
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn start_latest_reads_only_documents_after_the_first_start() {
     for tiebreaker in [false, true] {
-        let index = unique_index(&format!("latest-{tiebreaker}"));
-        let _guard = create_index(&index, "long").await;
+        let index = cursor_index(&format!("latest-{tiebreaker}"));
+        let _guard = create_typed_index(&index, "long").await;
         let present = docs(&LONG, 0, 40, 1);
         index_docs(&index, &present).await;
         let cfg = config(&index, tiebreaker, &[("es.start", "latest")]);
@@ -518,8 +378,8 @@ async fn start_value_reads_documents_at_and_above_it() {
     ];
     for (case, start, from_group) in &cases {
         for tiebreaker in [false, true] {
-            let index = unique_index(&format!("startv-{}-{tiebreaker}", case.ty));
-            let _guard = create_index(&index, case.ty).await;
+            let index = cursor_index(&format!("startv-{}-{tiebreaker}", case.ty));
+            let _guard = create_typed_index(&index, case.ty).await;
             let all = docs(case, 0, 200, 1);
             index_docs(&index, &all).await;
             let want: Vec<(String, Value)> = all
@@ -539,8 +399,8 @@ async fn start_value_reads_documents_at_and_above_it() {
 #[tokio::test]
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn a_start_value_that_does_not_fit_the_field_is_an_es_start_error() {
-    let index = unique_index("startbad");
-    let _guard = create_index(&index, "date").await;
+    let index = cursor_index("startbad");
+    let _guard = create_typed_index(&index, "date").await;
     let mut task = start_task(
         &config(&index, false, &[("es.start", "last tuesday")]),
         None,
@@ -554,8 +414,8 @@ async fn a_start_value_that_does_not_fit_the_field_is_an_es_start_error() {
 #[tokio::test]
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn query_and_source_filters_apply_and_the_cursor_needs_no_source_fields() {
-    let index = unique_index("query");
-    let _guard = create_index(&index, "long").await;
+    let index = cursor_index("query");
+    let _guard = create_typed_index(&index, "long").await;
     let all: Vec<(String, Value)> = (0..120)
         .map(|n: i64| {
             let status = if n % 3 == 0 { "paid" } else { "open" };
@@ -611,8 +471,8 @@ fn ts_doc(id: &str, ts_ms: i64) -> (String, Value) {
 async fn lag_keeps_late_visible_documents_that_lag_zero_skips() {
     for tiebreaker in [false, true] {
         // es.lag=0: the late document is skipped, which is what es.lag is for.
-        let index = unique_index(&format!("lag0-{tiebreaker}"));
-        let _guard = create_index(&index, "date").await;
+        let index = cursor_index(&format!("lag0-{tiebreaker}"));
+        let _guard = create_typed_index(&index, "date").await;
         let mut task = start_task(&config(&index, tiebreaker, &[]), None).await;
         let t0 = now_ms();
         let newer = ts_doc("newer", t0);
@@ -633,8 +493,8 @@ async fn lag_keeps_late_visible_documents_that_lag_zero_skips() {
 /// Indexes `newer`, polls, then indexes `late` (one second older): with the lag both
 /// arrive, the late one first.
 async fn late_writer_with_lag(tiebreaker: bool, ty: &str, extra: &[(&str, &str)]) {
-    let index = unique_index(&format!("lag5-{ty}-{tiebreaker}"));
-    let _guard = create_index(&index, ty).await;
+    let index = cursor_index(&format!("lag5-{ty}-{tiebreaker}"));
+    let _guard = create_typed_index(&index, ty).await;
     let mut task = start_task(&config(&index, tiebreaker, extra), None).await;
     let t0 = now_ms();
     let newer = ts_doc("newer", t0);
@@ -665,8 +525,8 @@ async fn lag_applies_to_long_epoch_fields_with_a_time_unit() {
 #[tokio::test]
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn lag_on_a_non_time_field_is_an_es_lag_error() {
-    let index = unique_index("laglong");
-    let _guard = create_index(&index, "long").await;
+    let index = cursor_index("laglong");
+    let _guard = create_typed_index(&index, "long").await;
     let mut task = start_task(&config(&index, false, &[("es.lag", "5s")]), None).await;
     let err = task.poll().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{}", err.chain());
@@ -687,8 +547,8 @@ fn progress_of(task: &EsSourceTask, index: &str) -> connect_api::PartitionProgre
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn progress_reports_remaining_lag_and_documents_missing_the_tracking_field() {
     for tiebreaker in [false, true] {
-        let index = unique_index(&format!("progress-{tiebreaker}"));
-        let _guard = create_index(&index, "date").await;
+        let index = cursor_index(&format!("progress-{tiebreaker}"));
+        let _guard = create_typed_index(&index, "date").await;
         let base = 1_709_294_400_000_i64;
         // 50 documents in tie groups of 3, two seconds apart, and 3 without `t`.
         let mut all: Vec<(String, Value)> = (0..50)
@@ -785,10 +645,10 @@ fn problem_of(progress: &connect_api::TaskProgress, index: &str) -> Option<Strin
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn a_deleted_index_is_a_problem_while_others_flow_and_resumes_when_recreated() {
     for tiebreaker in [false, true] {
-        let gone = unique_index(&format!("gone-{tiebreaker}"));
-        let stays = unique_index(&format!("stays-{tiebreaker}"));
-        let _g1 = create_index(&gone, "long").await;
-        let _g2 = create_index(&stays, "long").await;
+        let gone = cursor_index(&format!("gone-{tiebreaker}"));
+        let stays = cursor_index(&format!("stays-{tiebreaker}"));
+        let _g1 = create_typed_index(&gone, "long").await;
+        let _g2 = create_typed_index(&stays, "long").await;
         let gone_docs = docs(&LONG, 0, 30, 1);
         let stays_docs = docs(&LONG, 100, 30, 1);
         index_docs(&gone, &gone_docs).await;
@@ -816,7 +676,7 @@ async fn a_deleted_index_is_a_problem_while_others_flow_and_resumes_when_recreat
 
         // Back with the same mapping: reading resumes from the cursor (older values stay
         // behind it, newer ones arrive).
-        let _again = create_index(&gone, "long").await;
+        let _again = create_typed_index(&gone, "long").await;
         let back = docs(&LONG, 300, 15, 1000);
         index_docs(&gone, &back).await;
         let got = poll_until(
@@ -838,8 +698,8 @@ async fn a_deleted_index_is_a_problem_while_others_flow_and_resumes_when_recreat
 #[tokio::test]
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn a_changed_tracking_mapping_is_a_problem_not_a_silent_skip() {
-    let index = unique_index("remap");
-    let _guard = create_index(&index, "long").await;
+    let index = cursor_index("remap");
+    let _guard = create_typed_index(&index, "long").await;
     let first = docs(&LONG, 0, 10, 1);
     index_docs(&index, &first).await;
     let mut task = start_task(&config(&index, false, &[]), None).await;
@@ -852,7 +712,7 @@ async fn a_changed_tracking_mapping_is_a_problem_not_a_silent_skip() {
         source: |g| json!(format!("k{g}")),
         sort: None,
     };
-    let _again = create_index(&index, "keyword").await;
+    let _again = create_typed_index(&index, "keyword").await;
     index_docs(&index, &docs(&keyword, 100, 10, 1)).await;
     let got = poll_until(
         &mut task,

@@ -5,67 +5,23 @@
 //! `cargo test -p es-source -- --ignored --nocapture` once Elasticsearch answers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use connect_api::{
-    ConfigMap, ConnectError, ErasedSourceConnector, OffsetReader, RecordValue, SourceOffset,
-    SourcePartition, SourceRecord, SourceTask, TaskContext,
+mod common;
+use common::{
+    create_index, es, es_url, id_of, index_docs, poll_records, start_task, unique_index, IndexGuard,
 };
-use elasticsearch::http::request::JsonBody;
-use elasticsearch::http::transport::Transport;
-use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts};
-use elasticsearch::{BulkParts, Elasticsearch};
-use es_source::{EsSourceConnector, EsSourceTask};
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use connect_api::{ConfigMap, ErasedSourceConnector, RecordValue, SourceRecord, SourceTask};
+use es_source::EsSourceConnector;
 use serde_json::{json, Value};
 
-fn es_url() -> String {
-    std::env::var("ES_URL").unwrap_or_else(|_| "http://127.0.0.1:9200".to_owned())
-}
-
-fn es() -> Elasticsearch {
-    Elasticsearch::new(Transport::single_node(&es_url()).unwrap())
-}
-
-fn unique_index(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("it-es-{}-{nanos}{tag}", std::process::id())
-}
-
-/// Deletes the test index when dropped, also when the test fails.
-struct IndexGuard(String);
-
-impl Drop for IndexGuard {
-    fn drop(&mut self) {
-        let index = self.0.clone();
-        // Drop cannot await, and the test's runtime may be unwinding: use a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let _ = es()
-                    .indices()
-                    .delete(IndicesDeleteParts::Index(&[&index]))
-                    .send()
-                    .await;
-            });
-        })
-        .join();
-    }
-}
-
 /// An index with the field types the tests track on, deleted when the guard drops.
-async fn create_index(es: &Elasticsearch, index: &str) -> IndexGuard {
-    let r = es
-        .indices()
-        .create(IndicesCreateParts::Index(index))
-        .body(json!({
+async fn create_es_index(index: &str) -> IndexGuard {
+    create_index(
+        index,
+        json!({
             "settings": {"number_of_shards": 2, "number_of_replicas": 0},
             "mappings": {"properties": {
                 "seq": {"type": "long"},
@@ -75,13 +31,9 @@ async fn create_index(es: &Elasticsearch, index: &str) -> IndexGuard {
                 "title": {"type": "text"},
                 "n": {"type": "integer"}
             }}
-        }))
-        .send()
-        .await
-        .unwrap();
-    let guard = IndexGuard(index.to_owned());
-    assert!(r.status_code().is_success(), "{}", r.text().await.unwrap());
-    guard
+        }),
+    )
+    .await
 }
 
 /// The document for number `n` in tie group `group`.
@@ -96,32 +48,6 @@ fn doc(n: usize, group: usize) -> Value {
         "n": n,
         "nested": {"list": [1, 2.5, 3], "tags": ["a", "b"], "text": "é✓ \"q\" \\ \n"}
     })
-}
-
-/// Bulk-indexes `docs` (id, body) and refreshes so they are searchable.
-async fn index_docs(es: &Elasticsearch, index: &str, docs: &[(String, Value)]) {
-    for chunk in docs.chunks(5000) {
-        let mut body: Vec<JsonBody<Value>> = Vec::with_capacity(chunk.len() * 2);
-        for (id, d) in chunk {
-            body.push(json!({"index": {"_id": id}}).into());
-            body.push(d.clone().into());
-        }
-        let r = es
-            .bulk(BulkParts::Index(index))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["errors"], json!(false), "bulk failed: {v}");
-    }
-    let r = es
-        .indices()
-        .refresh(IndicesRefreshParts::Index(&[index]))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status_code().is_success());
 }
 
 /// Tie groups of sizes cycling through `SIZES` (up to 300), `count` docs in all,
@@ -145,15 +71,6 @@ fn tie_groups(first: usize, count: usize, first_group: usize) -> Vec<(String, Va
     out
 }
 
-#[derive(Default)]
-struct Offsets(Mutex<HashMap<SourcePartition, SourceOffset>>);
-
-impl OffsetReader for Offsets {
-    fn offset(&self, partition: &SourcePartition) -> Result<Option<SourceOffset>, ConnectError> {
-        Ok(self.0.lock().unwrap().get(partition).cloned())
-    }
-}
-
 fn config(index: &str, tracking: &str, tiebreaker: Option<&str>) -> ConfigMap {
     let mut c: ConfigMap = [
         ("connector.class", "es-source"),
@@ -170,63 +87,6 @@ fn config(index: &str, tracking: &str, tiebreaker: Option<&str>) -> ConfigMap {
         c.insert("es.tiebreaker.field".into(), tb.into());
     }
     c
-}
-
-async fn start_task(config: &ConfigMap, committed: Option<&SourceRecord>) -> EsSourceTask {
-    let offsets = Offsets::default();
-    if let Some(r) = committed {
-        offsets
-            .0
-            .lock()
-            .unwrap()
-            .insert(r.partition.clone(), r.offset.clone().unwrap());
-    }
-    let mut task = EsSourceTask::new();
-    task.start(TaskContext {
-        connector: "it".into(),
-        task_id: 0,
-        config: config.clone(),
-        offsets: Arc::new(offsets),
-    })
-    .await
-    .unwrap();
-    task
-}
-
-/// Polls until `want` records arrived or the deadline passed; then polls twice more to
-/// catch any extra record. Checks that every non-empty batch ends on an offset.
-async fn poll_records(
-    task: &mut EsSourceTask,
-    want: usize,
-    deadline: Duration,
-) -> Vec<SourceRecord> {
-    let until = Instant::now() + deadline;
-    let mut out = Vec::new();
-    let mut extra_polls = 0;
-    while extra_polls < 2 {
-        assert!(
-            Instant::now() < until,
-            "only {} of {want} records",
-            out.len()
-        );
-        let batch = task.poll().await.unwrap();
-        if let Some(last) = batch.last() {
-            assert!(last.offset.is_some(), "a batch must end on an offset");
-        }
-        out.extend(batch);
-        if out.len() >= want {
-            extra_polls += 1;
-        }
-    }
-    out
-}
-
-fn id_of(r: &SourceRecord) -> String {
-    r.properties
-        .iter()
-        .find(|(k, _)| k == "es_id")
-        .map(|(_, v)| v.clone())
-        .unwrap()
 }
 
 /// Asserts the records are exactly `docs`, each once, with `_source` as indexed.
@@ -259,13 +119,13 @@ fn assert_exactly(index: &str, records: &[SourceRecord], docs: &[(String, Value)
 /// pick up 100 more (some at the last value), restart from a mid-stream commit and from
 /// the final one.
 async fn scenario(tracking: &str, tiebreaker: Option<&str>) {
-    let es = es();
-    let index = unique_index(&format!("-{tracking}"));
-    let _guard = create_index(&es, &index).await;
+    let _es = es();
+    let index = unique_index("it-es", &format!("-{tracking}"));
+    let _guard = create_es_index(&index).await;
     let cfg = config(&index, tracking, tiebreaker);
 
     let docs = tie_groups(0, 3000, 0);
-    index_docs(&es, &index, &docs).await;
+    index_docs(&index, &docs).await;
     let mut task = start_task(&cfg, None).await;
     let started = Instant::now();
     let first = poll_records(&mut task, 3000, Duration::from_secs(60)).await;
@@ -290,7 +150,7 @@ async fn scenario(tracking: &str, tiebreaker: Option<&str>) {
         .map(|n| (format!("d{n}"), doc(n, last_group)))
         .collect();
     more.extend(tie_groups(3040, 60, last_group + 1));
-    index_docs(&es, &index, &more).await;
+    index_docs(&index, &more).await;
     let second = poll_records(&mut task, 100, Duration::from_secs(30)).await;
     assert_exactly(&index, &second, &more);
 
@@ -313,7 +173,7 @@ async fn scenario(tracking: &str, tiebreaker: Option<&str>) {
     let late: Vec<(String, Value)> = (3100..3120)
         .map(|n| (format!("d{n}"), doc(n, last_group + 1000)))
         .collect();
-    index_docs(&es, &index, &late).await;
+    index_docs(&index, &late).await;
     let tail = poll_records(&mut restarted, 20, Duration::from_secs(30)).await;
     assert_exactly(&index, &tail, &late);
 }
@@ -345,11 +205,11 @@ async fn date_nanos_tracking_without_tiebreaker() {
 #[tokio::test]
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn record_timestamps_come_from_date_fields() {
-    let es = es();
-    let index = unique_index("-ts");
-    let _guard = create_index(&es, &index).await;
+    let _es = es();
+    let index = unique_index("it-es", "-ts");
+    let _guard = create_es_index(&index).await;
     let docs = tie_groups(0, 10, 5);
-    index_docs(&es, &index, &docs).await;
+    index_docs(&index, &docs).await;
     let mut task = start_task(&config(&index, "ts", None), None).await;
     let records = poll_records(&mut task, 10, Duration::from_secs(30)).await;
     for r in &records {
@@ -360,9 +220,9 @@ async fn record_timestamps_come_from_date_fields() {
 #[tokio::test]
 #[ignore = "needs a real Elasticsearch: run tests/run"]
 async fn validate_reports_each_problem_on_its_key() {
-    let es = es();
-    let index = unique_index("-v");
-    let _guard = create_index(&es, &index).await;
+    let _es = es();
+    let index = unique_index("it-es", "-v");
+    let _guard = create_es_index(&index).await;
     let connector = EsSourceConnector::new();
 
     let ok = connector
@@ -414,11 +274,11 @@ async fn single_task_pull_rate() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000);
-    let es = es();
-    let index = unique_index("-perf");
-    let _guard = create_index(&es, &index).await;
+    let _es = es();
+    let index = unique_index("it-es", "-perf");
+    let _guard = create_es_index(&index).await;
     let docs = tie_groups(0, total, 0);
-    index_docs(&es, &index, &docs).await;
+    index_docs(&index, &docs).await;
     for (tracking, tb, batch) in [("seq", None, "1000"), ("seq", Some("uid"), "1000")] {
         let mut cfg = config(&index, tracking, tb);
         cfg.insert("es.batch.size".into(), batch.into());

@@ -8,13 +8,16 @@
 //! stream module; their resolution is unit-tested on the resolve API's answer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::Offsets;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use connect_api::{
-    ConfigMap, ConnectError, ErasedSourceConnector, FieldError, OffsetReader, RecordValue,
-    SourceOffset, SourcePartition, SourceRecord, SourceTask, TaskContext,
+    ConfigMap, ConnectError, ErasedSourceConnector, FieldError, RecordValue, SourceRecord,
+    SourceTask, TaskContext,
 };
 use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::Transport;
@@ -179,22 +182,13 @@ async fn shares(config: &ConfigMap, max_tasks: usize) -> Vec<String> {
         .collect()
 }
 
-#[derive(Default)]
-struct NoOffsets;
-
-impl OffsetReader for NoOffsets {
-    fn offset(&self, _: &SourcePartition) -> Result<Option<SourceOffset>, ConnectError> {
-        Ok(None)
-    }
-}
-
 async fn start(config: &ConfigMap, task_id: u32) -> EsSourceTask {
     let mut task = EsSourceTask::new();
     task.start(TaskContext {
         connector: "it-indices".into(),
         task_id,
         config: config.clone(),
-        offsets: Arc::new(NoOffsets),
+        offsets: Arc::new(Offsets::default()),
     })
     .await
     .unwrap();
