@@ -74,6 +74,10 @@ struct Running {
     mode: CursorMode,
     client: EsClient,
     partitions: Vec<PartitionState>,
+    /// For the idle task of a connector whose `es.index` matches nothing yet: one entry
+    /// saying so, shown in the status until the connector's next resolution finds an
+    /// index and gives the task a share.
+    waiting: Option<PartitionProgress>,
 }
 
 #[derive(Debug)]
@@ -132,11 +136,17 @@ impl SourceTask for EsSourceTask {
             });
         }
         let client = EsClient::new(&config)?;
+        let waiting = if partitions.is_empty() {
+            Some(waiting_entry(&config)?)
+        } else {
+            None
+        };
         self.running = Some(Running {
             config,
             mode,
             client,
             partitions,
+            waiting,
         });
         Ok(())
     }
@@ -174,11 +184,38 @@ impl SourceTask for EsSourceTask {
                 out
             })
             .collect();
+        let mut partitions: Vec<PartitionProgress> = partitions;
+        partitions.extend(running.waiting.clone());
         TaskProgress {
             partitions,
             counters: [(DOCS_MISSING_TRACKING_FIELD.to_owned(), missing)].into(),
         }
     }
+}
+
+/// The status entry of an idle task: `es.index` matches no index yet.
+fn waiting_entry(config: &EsSourceConfig) -> Result<PartitionProgress, ConnectError> {
+    #[derive(Serialize)]
+    struct Waiting<'a> {
+        es_index: &'a str,
+    }
+    let entries = config.indices.join(",");
+    let partition = SourcePartition::from_typed(&Waiting { es_index: &entries })?;
+    let mut entry = PartitionProgress::new(partition, entries.clone());
+    entry.problem = Some(match config.index_refresh_interval {
+        Some(every) => format!(
+            "es.index {entries} matches no index yet; the connector looks again every {} s \
+             ({}) and starts reading when one appears",
+            every.as_secs(),
+            config::INDEX_REFRESH_INTERVAL_MS
+        ),
+        None => format!(
+            "es.index {entries} matches no index yet, and {} is 0 (never look again): \
+             restart the connector once an index exists",
+            config::INDEX_REFRESH_INTERVAL_MS
+        ),
+    });
+    Ok(entry)
 }
 
 impl Running {

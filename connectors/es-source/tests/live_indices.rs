@@ -275,8 +275,8 @@ async fn pattern_over_three_indices_splits_two_and_one_and_every_doc_arrives() {
 
 #[tokio::test]
 #[ignore = "needs real Elasticsearch at ES_URL: run tests/run"]
-async fn unmatched_pattern_runs_one_idle_task_until_indices_appear_and_a_type_conflict_is_reported()
-{
+async fn unmatched_pattern_runs_one_idle_task_that_says_so_until_indices_appear_and_a_type_conflict_is_reported(
+) {
     let mut f = Fixture::new("later");
     let cfg = config(&format!("{}-*", f.prefix), &[]);
     let connector = EsSourceConnector::new();
@@ -287,6 +287,17 @@ async fn unmatched_pattern_runs_one_idle_task_until_indices_appear_and_a_type_co
     assert_eq!(shares(&cfg, 3).await, [""]);
     let mut idle = start(&task_configs(&cfg, 3).await.unwrap()[0], 0).await;
     assert!(idle.poll().await.unwrap().is_empty());
+    // Its status says why it reads nothing.
+    let progress = idle.progress();
+    let waiting = progress
+        .partitions
+        .first()
+        .expect("an entry for the idle task");
+    let problem = waiting.problem.as_deref().unwrap_or("");
+    assert!(
+        problem.contains("matches no index yet") && problem.contains(&f.prefix),
+        "{problem}"
+    );
 
     let a = f.create("a", "date", json!({})).await;
     assert_eq!(shares(&cfg, 3).await, std::slice::from_ref(&a));
