@@ -39,7 +39,8 @@ pub const DEFAULT_RETRY_DELAY_MAX_MS: u64 = 10_000;
 /// How the task loop sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendMode {
-    /// One batch at a time, each acknowledged before the next is sent.
+    /// One batch at a time: each is acknowledged and its offsets committed before the
+    /// next is sent, so a crash re-sends at most one batch.
     Sync,
     /// Several batches in flight, acknowledged in order (the default).
     Async,

@@ -234,6 +234,10 @@ struct Pending {
     send: JoinHandle<Result<Duration, SendError>>,
     offsets: Vec<(SourcePartition, SourceOffset)>,
     records: u64,
+    /// With `send.mode=sync` the in-flight permit travels with the batch to the
+    /// committer, which releases it only after the batch's offsets are committed: the
+    /// next batch is not sent before, so a crash re-sends at most one batch.
+    commit_permit: Option<OwnedSemaphorePermit>,
 }
 
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
@@ -350,8 +354,9 @@ async fn poll_loop(
 ) -> Result<(), String> {
     let mut settings = run.settings.clone();
     settings.backoff_max = run.delivery.retry_delay_max;
-    if run.delivery.send_mode == SendMode::Sync {
-        // Each batch is acknowledged before the next one is sent.
+    let sync = run.delivery.send_mode == SendMode::Sync;
+    if sync {
+        // Each batch is acknowledged and committed before the next one is sent.
         settings.max_in_flight_batches = 1;
     }
     let permits = Arc::new(Semaphore::new(settings.max_in_flight_batches));
@@ -478,6 +483,11 @@ async fn poll_loop(
             };
             let records = batch.messages.len() as u64;
             run.status.update(|s| s.records_in_flight += records);
+            let (send_permit, commit_permit) = if sync {
+                (None, Some(permit))
+            } else {
+                (Some(permit), None)
+            };
             let send = tokio::spawn(send_with_retry(
                 SendJob {
                     sink: run.sink.clone(),
@@ -486,7 +496,7 @@ async fn poll_loop(
                     retry_timeout: run.delivery.retry_timeout,
                     redact: run.redact.clone(),
                 },
-                permit,
+                send_permit,
                 settings.clone(),
                 hard_stop.clone(),
                 run.status.clone(),
@@ -495,6 +505,7 @@ async fn poll_loop(
                 send,
                 offsets: batch.offsets,
                 records,
+                commit_permit,
             };
             if let Err(mpsc::error::SendError(p)) = pending_tx.send(pending).await {
                 // The committer stopped (after a failure): this batch is not tracked.
@@ -668,7 +679,7 @@ struct SendJob {
 /// `errors.retry.timeout`); returns the time from the first send to the acknowledgement.
 async fn send_with_retry(
     job: SendJob,
-    _permit: OwnedSemaphorePermit,
+    _permit: Option<OwnedSemaphorePermit>,
     settings: LoopSettings,
     hard_stop: CancellationToken,
     status: StatusCell,
@@ -754,6 +765,8 @@ async fn commit_loop(
             }
         };
         let records = p.records;
+        // A sync batch is committed at once, whatever the interval (see `Pending`).
+        let commit_now = p.commit_permit.is_some();
         let res = match p.send.await {
             Ok(r) => r,
             Err(e) => Err(SendError {
@@ -785,11 +798,13 @@ async fn commit_loop(
                 break;
             }
         }
-        if !dirty.is_empty() && last_commit.elapsed() >= interval {
+        if !dirty.is_empty() && (commit_now || last_commit.elapsed() >= interval) {
             commit(&connector, &store, &status, &mut dirty).await?;
             committed.store(true, Ordering::Release);
             last_commit = Instant::now();
         }
+        // Only now may a sync task send its next batch.
+        drop(p.commit_permit);
     }
     // After a failure or an abandoned batch: release what is left; its offsets are not
     // committed and its records no longer count as in flight.

@@ -69,12 +69,22 @@ struct FakeSink {
     calls: AtomicUsize,
     /// Every acknowledged message, in order.
     sent: Mutex<Vec<OutMessage>>,
+    /// When set, each call first notes the offset committed in this store at that moment.
+    observe: Mutex<Option<Arc<SledStore>>>,
+    committed_at_send: Mutex<Vec<Option<u64>>>,
 }
 
 #[async_trait]
 impl MessageSink for FakeSink {
     async fn send_batch(&self, batch: &[OutMessage]) -> Result<(), SendError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let observed = self.observe.lock().unwrap().clone();
+        if let Some(store) = observed {
+            self.committed_at_send
+                .lock()
+                .unwrap()
+                .push(committed(&store));
+        }
         let step = self.script.lock().unwrap().pop_front().flatten();
         if let Some(retriable) = step {
             return Err(SendError {
@@ -169,6 +179,24 @@ async fn every_record_is_sent_and_the_offset_reaches_the_end() {
     let acked = sink.acked.lock().unwrap().clone();
     let expected: Vec<String> = (0..500).map(|i| format!("k{i}")).collect();
     assert_eq!(acked, expected);
+}
+
+#[tokio::test]
+async fn sync_mode_sends_a_batch_only_after_the_previous_one_is_committed() {
+    let (_dir, store, sink) = setup();
+    *sink.observe.lock().unwrap() = Some(store.clone());
+    let mut run = run_with(sink.clone(), store.clone(), 300);
+    run.delivery.send_mode = crate::connector_config::SendMode::Sync;
+    // A commit interval does not delay a sync batch's commit.
+    run.settings.commit_interval = Duration::from_secs(3600);
+    let handle = spawn(run, &CancellationToken::new(), false);
+    wait_until(|| committed(&store) == Some(300)).await;
+    handle.stop().await;
+    // Six batches of 50: each sent when every earlier one was committed, so a crash
+    // can re-send at most the one batch in flight.
+    let seen = sink.committed_at_send.lock().unwrap().clone();
+    let expected: Vec<Option<u64>> = (0..6u64).map(|i| (i > 0).then_some(i * 50)).collect();
+    assert_eq!(seen, expected);
 }
 
 #[tokio::test]
