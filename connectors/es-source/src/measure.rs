@@ -138,20 +138,7 @@ pub async fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn spec(tb: Option<&'static str>, kind: TrackingKind) -> QuerySpec<'static> {
-        QuerySpec {
-            tracking_field: "ts",
-            tiebreaker_field: tb,
-            batch_size: 100,
-            tracking_kind: kind,
-            filter: None,
-            source_includes: &[],
-            source_excludes: &[],
-            upper_bound_ms: None,
-            time_unit: None,
-        }
-    }
+    use crate::query::tests::spec;
 
     #[test]
     fn remaining_without_tiebreaker_counts_the_unread_part_of_the_tie_group() {

@@ -208,10 +208,11 @@ pub fn timestamp_ms(kind: TrackingKind, value: &Value) -> Option<i64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn spec(tb: Option<&'static str>, kind: TrackingKind) -> QuerySpec<'static> {
+    /// A spec on `ts` with pages of 200 and no filters (also used by `measure`'s tests).
+    pub(crate) fn spec(tb: Option<&'static str>, kind: TrackingKind) -> QuerySpec<'static> {
         QuerySpec {
             tracking_field: "ts",
             tiebreaker_field: tb,

@@ -169,7 +169,7 @@ impl SourceTask for EsSourceTask {
             return TaskProgress::default();
         };
         let mut missing = 0;
-        let partitions = running
+        let mut partitions: Vec<PartitionProgress> = running
             .partitions
             .iter()
             .map(|p| {
@@ -184,7 +184,6 @@ impl SourceTask for EsSourceTask {
                 out
             })
             .collect();
-        let mut partitions: Vec<PartitionProgress> = partitions;
         partitions.extend(running.waiting.clone());
         TaskProgress {
             partitions,
