@@ -110,6 +110,24 @@ impl Admin {
         }
     }
 
+    /// Messages stored in `topic` on every master broker (max − min offset per queue).
+    pub(crate) async fn stored_message_count(&self, topic: &str) -> Result<u64, MqError> {
+        let stats = bounded(
+            "examine topic stats",
+            self.timeout,
+            boxed(
+                self.ext
+                    .examine_topic_stats(CheetahString::from(topic), None),
+            ),
+        )
+        .await?;
+        Ok(stats
+            .get_offset_table()
+            .values()
+            .map(|o| u64::try_from(o.get_max_offset() - o.get_min_offset()).unwrap_or(0))
+            .sum())
+    }
+
     /// Creates `topic` with `queues` read/write queues on every master broker, never
     /// shrinking an existing topic, then waits until the name server serves the route.
     pub(crate) async fn ensure_topic(&self, topic: &str, queues: u32) -> Result<(), MqError> {

@@ -226,6 +226,22 @@ impl Producer {
         }
     }
 
+    /// How many messages `topic` holds on every master broker: the sum over its queues
+    /// of max offset − min offset (messages deleted by retention are not counted). For
+    /// tools and benchmarks that check a topic's content without consuming it.
+    pub async fn stored_message_count(&self, topic: &str) -> Result<u64, MqError> {
+        self.check_open()?;
+        validate::check_topic(topic)?;
+        let mut admin = self.inner.admin.lock().await;
+        if admin.is_none() {
+            *admin = Some(Admin::start(&self.inner.cfg, self.inner.env.client_runtime()).await?);
+        }
+        match admin.as_ref() {
+            Some(a) => a.stored_message_count(topic).await,
+            None => Err(MqError::Closed("producer admin")),
+        }
+    }
+
     /// Shuts the producer down (for every clone). Waits up to `send_timeout` for sends
     /// in flight, never blocks the thread and never panics inside a runtime.
     pub async fn shutdown(self) {

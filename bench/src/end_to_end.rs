@@ -1,0 +1,77 @@
+//! C — rmq-connect end to end: a standalone worker process (the release binary, fresh
+//! store) runs es-source from the start of the index until the topic holds every
+//! document, counted on the broker.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use connect_testkit::worker::WorkerProcess;
+use serde_json::{json, Value};
+
+use crate::ctx::Ctx;
+use crate::model::{Run, BROKER, ELASTICSEARCH, RMQ_CONNECT};
+use crate::procstat::{peak_rss_kib, CpuWindow};
+use crate::produce::{fresh_topic, wait_stored};
+
+/// The es-source config of the benchmark (defaults everywhere else, as a user would
+/// start).
+pub fn connector_config(ctx: &Ctx, index: &str, topic: &str) -> Value {
+    json!({
+        "connector.class": "es-source",
+        "es.hosts": ctx.es.url(),
+        "es.index": index,
+        "es.tracking.field": "ts",
+        "es.tiebreaker.field": "seq",
+        "connect.topicname": topic,
+    })
+}
+
+/// One end-to-end run.
+pub async fn run_once(ctx: &Ctx, index: &str, run: usize) -> anyhow::Result<Run> {
+    let topic = ctx.topic("c", run);
+    let counter = fresh_topic(ctx, &topic).await?;
+    let dir = ctx.scratch.path().join(format!("c_{run}"));
+    let mut worker = WorkerProcess::start(&dir, &format!("bench-c-{run}"), &[]).await?;
+    let Some(pid) = worker.pid() else {
+        bail!("the worker exited at start; log:\n{}", worker.log_tail(40));
+    };
+    let name = format!("bench_c_{run}");
+    let body = json!({ "name": name, "config": connector_config(ctx, index, &topic) });
+    let window = CpuWindow::start(&[
+        (RMQ_CONNECT, pid),
+        (ELASTICSEARCH, ctx.es_pid),
+        (BROKER, ctx.broker_pid),
+    ])?;
+    let started = Instant::now();
+    let (code, answer) = worker
+        .send_raw(
+            reqwest::Method::POST,
+            "/connectors",
+            &serde_json::to_vec(&body)?,
+        )
+        .await?;
+    if code != 201 && code != 200 {
+        bail!("creating the connector: HTTP {code}: {answer}");
+    }
+    let stored = wait_stored(&counter, &topic, ctx.docs, Duration::from_secs(60)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let used = window.used()?;
+    let rss = peak_rss_kib(pid);
+    let sent = worker.task_sum(&name, "records_sent").await.unwrap_or(0);
+    let log = worker.log_tail(40);
+    let _ = worker.terminate(Duration::from_secs(30)).await;
+    counter.shutdown().await;
+    let stored = match stored {
+        Ok(s) => s,
+        Err(e) => bail!("{e}; worker log:\n{log}"),
+    };
+    let mut r = Run::new(ctx.docs, seconds, used);
+    r.peak_rss_mib = Some(rss? as f64 / 1024.0);
+    if stored != ctx.docs {
+        r.note = Some(format!(
+            "the topic holds {stored} messages for {} documents (records_sent {sent})",
+            ctx.docs
+        ));
+    }
+    Ok(r)
+}

@@ -1,0 +1,269 @@
+//! The results: ratios and targets, a table on stdout, and `bench/results/<date>.json`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{Figure, BROKER, CLIENT, ELASTICSEARCH, RMQ_CONNECT};
+use crate::tailing::TailFigure;
+
+/// One target of the issue, checked against this run's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// The target as the issue words it.
+    pub target: String,
+    /// The measured value.
+    pub value: Option<f64>,
+    /// The bound it is held to.
+    pub bound: Option<f64>,
+    /// Whether it is met (`None`: a figure is missing).
+    pub met: Option<bool>,
+}
+
+/// Everything one `bench/run` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// When it ran (UTC, RFC 3339).
+    pub date: String,
+    /// The machine and versions it ran on.
+    pub machine: Value,
+    /// The settings of the run.
+    pub settings: Value,
+    /// A, B, C, D.
+    pub figures: Vec<Figure>,
+    /// E.
+    pub tailing: Option<TailFigure>,
+    /// Ratios between figures of this run.
+    pub ratios: Vec<(String, Option<f64>)>,
+    /// The targets.
+    pub targets: Vec<Target>,
+}
+
+fn rate(figures: &[Figure], id: &str) -> Option<f64> {
+    figures.iter().find(|f| f.id == id)?.docs_per_sec
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn at_least(target: &str, value: Option<f64>, bound: f64) -> Target {
+    Target {
+        target: target.to_owned(),
+        value,
+        bound: Some(bound),
+        met: value.map(|v| v >= bound),
+    }
+}
+
+fn at_most(target: &str, value: Option<f64>, bound: Option<f64>) -> Target {
+    Target {
+        target: target.to_owned(),
+        value,
+        bound,
+        met: value.zip(bound).map(|(v, b)| v <= b),
+    }
+}
+
+/// The produce ceiling B: the faster of RocketMQ's own tool and our producer path.
+fn produce_ceiling(figures: &[Figure]) -> Option<f64> {
+    match (rate(figures, "B-rocketmq"), rate(figures, "B-ours")) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Ratios and targets from the figures.
+pub fn evaluate(
+    figures: &[Figure],
+    tailing: Option<&TailFigure>,
+) -> (Vec<(String, Option<f64>)>, Vec<Target>) {
+    let c = rate(figures, "C");
+    let a = rate(figures, "A");
+    let b = produce_ceiling(figures);
+    let ceiling = match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        _ => None,
+    };
+    let py = rate(figures, "D-python");
+    let dump = rate(figures, "D-elasticdump");
+    let c_fig = figures.iter().find(|f| f.id == "C");
+    let cpu = c_fig.and_then(|f| f.cpu_s_per_million.get(RMQ_CONNECT).copied());
+    let rss = c_fig.and_then(|f| f.peak_rss_mib);
+    let ratios = vec![
+        ("C / min(A, B)".to_owned(), ratio(c, ceiling)),
+        ("C / A".to_owned(), ratio(c, a)),
+        ("C / B".to_owned(), ratio(c, b)),
+        ("C / D-python".to_owned(), ratio(c, py)),
+        ("C / D-elasticdump".to_owned(), ratio(c, dump)),
+    ];
+    let targets = vec![
+        at_least("C >= 0.8 x min(A, B)", ratio(c, ceiling), 0.8),
+        at_least("C >= 5 x the Python peer", ratio(c, py), 5.0),
+        at_least("C >= 1.5 x elasticdump to /dev/null", ratio(c, dump), 1.5),
+        at_most(
+            "rmq-connect <= 10 CPU s per million 1 KB documents",
+            cpu,
+            Some(10.0),
+        ),
+        at_most(
+            "rmq-connect peak RSS <= 100 MB",
+            rss.map(|m| m * 1.048_576),
+            Some(100.0),
+        ),
+        at_most(
+            "E: p99 <= refresh + poll interval + 1 s (ms)",
+            tailing.and_then(|t| t.p99_ms),
+            tailing.map(|t| t.target_p99_ms),
+        ),
+    ];
+    (ratios, targets)
+}
+
+fn num(v: Option<f64>, digits: usize) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v:.digits$}"),
+        _ => "-".to_owned(),
+    }
+}
+
+/// The table printed at the end of a run.
+pub fn table(report: &Report) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\n{:<15} {:>10} | {:>11} {:>8} {:>8} {:>8} | {:>8}\n",
+        "", "", "CPU s per", "million", "documents", "", ""
+    ));
+    out.push_str(&format!(
+        "{:<15} {:>10} | {:>11} {:>8} {:>8} {:>8} | {:>8}\n",
+        "figure", "docs/s", RMQ_CONNECT, CLIENT, "ES", BROKER, "RSS MiB"
+    ));
+    out.push_str(&format!("{}\n", "-".repeat(80)));
+    for f in &report.figures {
+        let cpu = |k: &str| num(f.cpu_s_per_million.get(k).copied(), 1);
+        out.push_str(&format!(
+            "{:<15} {:>10} | {:>11} {:>8} {:>8} {:>8} | {:>8}   {}\n",
+            f.id,
+            num(f.docs_per_sec, 0),
+            cpu(RMQ_CONNECT),
+            cpu(CLIENT),
+            cpu(ELASTICSEARCH),
+            cpu(BROKER),
+            num(f.peak_rss_mib, 0),
+            f.label
+        ));
+        if let Some(note) = &f.note {
+            out.push_str(&format!("{:<15} note: {note}\n", ""));
+        }
+    }
+    if let Some(t) = &report.tailing {
+        out.push_str(&format!(
+            "\nE tailing lag (median of runs): p50 {} ms, p99 {} ms, max {} ms (target p99 <= {} ms){}\n",
+            num(t.p50_ms, 0),
+            num(t.p99_ms, 0),
+            num(t.max_ms, 0),
+            t.target_p99_ms,
+            t.note.as_deref().map(|n| format!("; {n}")).unwrap_or_default()
+        ));
+    }
+    out.push_str("\nratios:\n");
+    for (name, v) in &report.ratios {
+        out.push_str(&format!("  {name:<22} {}\n", num(*v, 2)));
+    }
+    out.push_str("\ntargets:\n");
+    for t in &report.targets {
+        let verdict = match t.met {
+            Some(true) => "met",
+            Some(false) => "NOT MET",
+            None => "not measured",
+        };
+        out.push_str(&format!(
+            "  {:<52} {:>9} (bound {}) {verdict}\n",
+            t.target,
+            num(t.value, 2),
+            num(t.bound, 1)
+        ));
+    }
+    out
+}
+
+/// Writes the report to `dir/<date>.json` (a `-N` suffix when that exists) and returns
+/// the path.
+pub fn write(report: &Report, dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let day = report.date.get(..10).unwrap_or("undated");
+    let mut path = dir.join(format!("{day}.json"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{day}-{n}.json"));
+        n += 1;
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(report)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Run;
+
+    fn fig(id: &str, rate: f64) -> Figure {
+        let mut r = Run::new(
+            1_000_000,
+            1_000_000.0 / rate,
+            vec![(RMQ_CONNECT.into(), 5.0)],
+        );
+        r.peak_rss_mib = Some(40.0);
+        Figure::from_runs(id, id, None, vec![r])
+    }
+
+    #[test]
+    fn the_ceiling_is_the_slower_of_reading_and_the_faster_producer() {
+        let figures = vec![
+            fig("A", 40_000.0),
+            fig("B-rocketmq", 30_000.0),
+            fig("B-ours", 50_000.0),
+            fig("C", 36_000.0),
+            fig("D-python", 6_000.0),
+        ];
+        let (ratios, targets) = evaluate(&figures, None);
+        assert_eq!(ratios[0].1, Some(0.9));
+        assert_eq!(targets[0].met, Some(true));
+        assert_eq!(targets[1].met, Some(true));
+        assert_eq!(targets[2].met, None, "elasticdump missing");
+        assert_eq!(targets[3].met, Some(true));
+        assert_eq!(targets[4].met, Some(true));
+    }
+
+    #[test]
+    fn the_table_shows_missing_figures_and_verdicts() {
+        let figures = vec![
+            fig("C", 10_000.0),
+            Figure::missing("A", "ES", "down".into()),
+        ];
+        let (ratios, targets) = evaluate(&figures, None);
+        let report = Report {
+            date: "2026-11-21T20:00:00Z".into(),
+            machine: Value::Null,
+            settings: Value::Null,
+            figures,
+            tailing: None,
+            ratios,
+            targets,
+        };
+        let t = table(&report);
+        assert!(t.contains("note: down"), "{t}");
+        assert!(t.contains("not measured"), "{t}");
+        let dir = tempfile::tempdir().unwrap();
+        let first = write(&report, dir.path()).unwrap();
+        let second = write(&report, dir.path()).unwrap();
+        assert!(first.ends_with("2026-11-21.json"));
+        assert!(second.ends_with("2026-11-21-2.json"));
+    }
+}
