@@ -1,0 +1,118 @@
+"""bench/peers/python_scan.py — the "write it yourself in Python" peer (issue 5, part D).
+
+Run through bench/peers/python-scan (which uses the venv made by bench/peers/install).
+
+Reads every document of an index the way the Elasticsearch Python client documents it,
+`elasticsearch.helpers.scan(client, index=..., size=P)`: scroll API, preserve_order=False,
+i.e. the client sorts by `_doc` (the cheapest order; no sort field is used unless
+--preserve-order is given, then the query sorts by --sort-field and scan keeps that order).
+
+With --namesrv and --topic each hit's `_source` is sent as one JSON message (key = the
+document's `_id`) to the topic with rocketmq-client-python 0.5.0rc2 (the last PyPI release that
+bundles the native librocketmq; see bench/peers/install).  Its Python API has no batch send
+(the native library has SendBatchMessage, the wrapper does not expose it), so a user writes
+one `Producer.send_sync` per document, which is what this does; a non-OK status counts as a
+failure.  The topic is auto-created by the broker (autoCreateTopicEnable=true).
+
+Prints ONE line of JSON on stdout:
+  {"docs": N, "seconds": S, "sink": "rocketmq"|"none", "client": "pkg==ver"|null, "note": "..."}
+`seconds` runs from the first search request to the last acknowledged send (producer start
+and shutdown are excluded).  Exits non-zero if any send failed (the JSON is printed anyway).
+"""
+
+import argparse
+import json
+import sys
+import time
+from importlib import metadata
+
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import scan
+
+ROCKETMQ_DIST = "rocketmq-client-python"
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--es", required=True, help="Elasticsearch URL, e.g. http://127.0.0.1:9200")
+    p.add_argument("--index", required=True, help="index (or pattern) to read")
+    p.add_argument("--page-size", type=int, required=True, help="scan size= (hits per scroll page)")
+    p.add_argument("--sort-field", required=True,
+                   help="sort field; only used with --preserve-order (scan's default sorts by _doc)")
+    p.add_argument("--preserve-order", action="store_true",
+                   help="sort by --sort-field and pass preserve_order=True to scan (slower)")
+    p.add_argument("--namesrv", help="RocketMQ name server host:port; with --topic, send to RocketMQ")
+    p.add_argument("--topic", help="RocketMQ topic to send each _source to")
+    p.add_argument("--group", default="bench_peers_python_scan", help="producer group")
+    args = p.parse_args()
+    if args.page_size <= 0:
+        p.error("--page-size must be a positive integer")
+    if bool(args.namesrv) != bool(args.topic):
+        p.error("--namesrv and --topic go together")
+    return args
+
+
+def main():
+    args = parse_args()
+    es = Elasticsearch(args.es, request_timeout=120)
+    kwargs = {}
+    if args.preserve_order:
+        kwargs["query"] = {"sort": [{args.sort_field: "asc"}]}
+    notes = []
+    if args.preserve_order:
+        notes.append(f"helpers.scan size={args.page_size}, preserve_order=True, sort {args.sort_field} asc")
+    else:
+        notes.append(f"helpers.scan size={args.page_size}, preserve_order=False (scroll sorted by _doc; --sort-field unused)")
+
+    producer = None
+    client = None
+    if args.topic:
+        from rocketmq.client import Message, Producer, SendStatus
+
+        client = f"{ROCKETMQ_DIST}=={metadata.version(ROCKETMQ_DIST)}"
+        producer = Producer(args.group)
+        producer.set_namesrv_addr(args.namesrv)
+        producer.start()
+        notes.append(f"one Producer.send_sync per doc to topic {args.topic} (the Python API has no batch send)")
+    else:
+        notes.append("scan only: no RocketMQ sink requested")
+
+    docs = 0
+    failed = 0
+    first_error = None
+    start = time.monotonic()
+    try:
+        for hit in scan(es, index=args.index, size=args.page_size, preserve_order=args.preserve_order, **kwargs):
+            docs += 1
+            if producer is None:
+                continue
+            msg = Message(args.topic)
+            msg.set_keys(hit["_id"])
+            msg.set_body(json.dumps(hit["_source"], separators=(",", ":")))
+            try:
+                result = producer.send_sync(msg)
+                if result.status != SendStatus.OK:
+                    failed += 1
+                    first_error = first_error or f"send status {result.status!r}"
+            except Exception as e:  # the client raises its own exception types
+                failed += 1
+                first_error = first_error or f"{type(e).__name__}: {e}"
+        seconds = time.monotonic() - start
+    finally:
+        if producer is not None:
+            producer.shutdown()
+
+    if failed:
+        notes.append(f"{failed} sends failed, first: {first_error}")
+    print(json.dumps({
+        "docs": docs,
+        "seconds": round(seconds, 3),
+        "sink": "rocketmq" if producer is not None else "none",
+        "client": client,
+        "note": "; ".join(notes),
+    }))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
