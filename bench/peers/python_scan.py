@@ -8,11 +8,20 @@ i.e. the client sorts by `_doc` (the cheapest order; no sort field is used unles
 --preserve-order is given, then the query sorts by --sort-field and scan keeps that order).
 
 With --namesrv and --topic each hit's `_source` is sent as one JSON message (key = the
-document's `_id`) to the topic with rocketmq-client-python 0.5.0rc2 (the last PyPI release that
-bundles the native librocketmq; see bench/peers/install).  Its Python API has no batch send
-(the native library has SendBatchMessage, the wrapper does not expose it), so a user writes
-one `Producer.send_sync` per document, which is what this does; a non-OK status counts as a
-failure.  The topic is auto-created by the broker (autoCreateTopicEnable=true).
+document's `_id`) to the topic, with one of two clients (--client):
+
+* remoting (default): rocketmq-client-python 0.5.0rc2, the last PyPI release that bundles
+  the native librocketmq (see bench/peers/install); talks to the name server and broker
+  directly.  Its Python API has no batch send (the native library has SendBatchMessage, the
+  wrapper does not expose it), so a user writes one `Producer.send_sync` per document.  The
+  topic is auto-created by the broker (autoCreateTopicEnable=true).
+* grpc: rocketmq-python-client 5.1.2 (apache/rocketmq-clients), which speaks gRPC to a
+  RocketMQ proxy (bench/peers/rocketmq-proxy start; --proxy, default 127.0.0.1:8181).  No
+  batch send either: one synchronous `Producer.send` per document.  The topic must exist
+  (the proxy does not auto-create it; e.g. `rmq-services mqadmin updateTopic -c
+  DefaultCluster -t T`).  --namesrv is not used by this client.
+
+A non-OK send counts as a failure.
 
 Prints ONE line of JSON on stdout:
   {"docs": N, "seconds": S, "sink": "rocketmq"|"none", "client": "pkg==ver"|null, "note": "..."}
@@ -29,7 +38,53 @@ from importlib import metadata
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 
-ROCKETMQ_DIST = "rocketmq-client-python"
+CLIENT_DIST = {"remoting": "rocketmq-client-python", "grpc": "rocketmq-python-client"}
+
+
+class RemotingSink:
+    """rocketmq-client-python: one send_sync per document."""
+
+    def __init__(self, args):
+        from rocketmq.client import Message, Producer, SendStatus
+
+        self._message, self._ok, self._topic = Message, SendStatus.OK, args.topic
+        self._producer = Producer(args.group)
+        self._producer.set_namesrv_addr(args.namesrv)
+        self._producer.start()
+
+    def send(self, key, body):
+        """Returns None when the broker acknowledged the message, else the reason."""
+        msg = self._message(self._topic)
+        msg.set_keys(key)
+        msg.set_body(body)
+        result = self._producer.send_sync(msg)
+        return None if result.status == self._ok else f"send status {result.status!r}"
+
+    def close(self):
+        self._producer.shutdown()
+
+
+class GrpcSink:
+    """rocketmq-python-client (gRPC through a proxy): one synchronous send per document."""
+
+    def __init__(self, args):
+        from rocketmq import ClientConfiguration, Credentials, Message, Producer
+
+        self._message, self._topic = Message, args.topic
+        config = ClientConfiguration(args.proxy, Credentials(), request_timeout=10)
+        self._producer = Producer(config, (args.topic,))
+        self._producer.startup()
+
+    def send(self, key, body):
+        msg = self._message()
+        msg.topic = self._topic
+        msg.keys = key
+        msg.body = body.encode()
+        self._producer.send(msg)  # raises on failure
+        return None
+
+    def close(self):
+        self._producer.shutdown()
 
 
 def parse_args():
@@ -43,11 +98,14 @@ def parse_args():
                    help="sort by --sort-field and pass preserve_order=True to scan (slower)")
     p.add_argument("--namesrv", help="RocketMQ name server host:port; with --topic, send to RocketMQ")
     p.add_argument("--topic", help="RocketMQ topic to send each _source to")
-    p.add_argument("--group", default="bench_peers_python_scan", help="producer group")
+    p.add_argument("--group", default="bench_peers_python_scan", help="producer group (remoting client)")
+    p.add_argument("--client", choices=("remoting", "grpc"), default="remoting",
+                   help="RocketMQ client: remoting (rocketmq-client-python) or grpc (rocketmq-python-client via a proxy)")
+    p.add_argument("--proxy", default="127.0.0.1:8181", help="proxy gRPC endpoint for --client grpc")
     args = p.parse_args()
     if args.page_size <= 0:
         p.error("--page-size must be a positive integer")
-    if bool(args.namesrv) != bool(args.topic):
+    if args.client == "remoting" and bool(args.namesrv) != bool(args.topic):
         p.error("--namesrv and --topic go together")
     return args
 
@@ -67,13 +125,16 @@ def main():
     producer = None
     client = None
     if args.topic:
-        from rocketmq.client import Message, Producer, SendStatus
-
-        client = f"{ROCKETMQ_DIST}=={metadata.version(ROCKETMQ_DIST)}"
-        producer = Producer(args.group)
-        producer.set_namesrv_addr(args.namesrv)
-        producer.start()
-        notes.append(f"one Producer.send_sync per doc to topic {args.topic} (the Python API has no batch send)")
+        dist = CLIENT_DIST[args.client]
+        client = f"{dist}=={metadata.version(dist)}"
+        if args.client == "remoting":
+            producer = RemotingSink(args)
+            notes.append(f"remoting client, one Producer.send_sync per doc to topic {args.topic} "
+                         "(the Python API has no batch send)")
+        else:
+            producer = GrpcSink(args)
+            notes.append(f"gRPC client via proxy {args.proxy}, one synchronous Producer.send per doc "
+                         f"to topic {args.topic} (no batch send)")
     else:
         notes.append("scan only: no RocketMQ sink requested")
 
@@ -86,21 +147,17 @@ def main():
             docs += 1
             if producer is None:
                 continue
-            msg = Message(args.topic)
-            msg.set_keys(hit["_id"])
-            msg.set_body(json.dumps(hit["_source"], separators=(",", ":")))
             try:
-                result = producer.send_sync(msg)
-                if result.status != SendStatus.OK:
-                    failed += 1
-                    first_error = first_error or f"send status {result.status!r}"
-            except Exception as e:  # the client raises its own exception types
+                error = producer.send(hit["_id"], json.dumps(hit["_source"], separators=(",", ":")))
+            except Exception as e:  # both clients raise their own exception types
+                error = f"{type(e).__name__}: {e}"
+            if error:
                 failed += 1
-                first_error = first_error or f"{type(e).__name__}: {e}"
+                first_error = first_error or error
         seconds = time.monotonic() - start
     finally:
         if producer is not None:
-            producer.shutdown()
+            producer.close()
 
     if failed:
         notes.append(f"{failed} sends failed, first: {first_error}")
