@@ -32,6 +32,7 @@ and shutdown are excluded).
 
 import argparse
 import json
+import socket
 import sys
 import time
 from importlib import metadata
@@ -71,6 +72,13 @@ class GrpcSink:
     def __init__(self, args):
         from rocketmq import ClientConfiguration, Credentials, Message, Producer
 
+        # Without a proxy the client only says "failed to fetch topic route" later: say why now.
+        host, _, port = args.proxy.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError) as e:
+            sys.exit(f"python-scan: no RocketMQ proxy at --proxy {args.proxy} ({e}); "
+                     "start one with bench/peers/rocketmq-proxy start")
         self._message, self._topic = Message, args.topic
         config = ClientConfiguration(args.proxy, Credentials(), request_timeout=10)
         self._producer = Producer(config, (args.topic,))
