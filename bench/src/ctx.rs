@@ -23,6 +23,8 @@ pub struct Ctx {
     pub batch_size: u32,
     /// Messages per send of the RocketMQ produce ceiling and of our producer path.
     pub produce_batch: u32,
+    /// elasticdump's page size (`--limit`), tuned.
+    pub elasticdump_page: u32,
     /// `bench/peers` (the peer tools' launchers).
     pub peers: PathBuf,
     /// Scratch space (worker stores, logs); deleted at exit.

@@ -61,6 +61,8 @@ pub async fn run_once(ctx: &Ctx, index: &str) -> anyhow::Result<Run> {
     loop {
         let resp = http
             .post(&url)
+            // As es-source by default (es.http.compression=false): no gzip.
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
             .json(&search_body(&spec, &cursor))
             .send()
             .await

@@ -44,6 +44,7 @@ pub async fn run_once(ctx: &Ctx, peer: Peer, index: &str, run: usize) -> anyhow:
         }
         Peer::Elasticdump => {
             cmd = Command::new(ctx.peers.join("elasticdump-devnull"));
+            let page = ctx.elasticdump_page.to_string();
             cmd.args(["--es", ctx.es.url(), "--index", index, "--page-size", &page]);
         }
     }

@@ -120,6 +120,9 @@ pub async fn rocketmq_tool_once(ctx: &Ctx, run: usize, seconds: u64) -> anyhow::
         "1024",
         "--batch",
         &ctx.produce_batch.to_string(),
+        // The best of 1-64 threads on 2 cores (bench/peers/README.md).
+        "--threads",
+        "8",
         "--seconds",
         &seconds.to_string(),
     ]);

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::cluster::ClusterHealthParts;
+use elasticsearch::http::headers::{HeaderValue, ACCEPT_ENCODING};
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{
     MultiNodeConnectionPool, SingleNodeConnectionPool, TransportBuilder,
@@ -136,6 +137,11 @@ impl EsClient {
             }
         };
         let mut builder = builder.timeout(config.request_timeout);
+        if !config.http_compression {
+            // Without this header the HTTP client asks for gzip, and Elasticsearch spends
+            // more CPU compressing a page than finding it.
+            builder = builder.header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        }
         // Parsing makes the API key and basic auth exclusive; the key wins regardless.
         if let Some(key) = &config.api_key {
             builder = builder.auth(match key {

@@ -110,7 +110,8 @@ impl Admin {
         }
     }
 
-    /// Messages stored in `topic` on every master broker (max − min offset per queue).
+    /// Messages ever stored in `topic` on every master broker (the sum of the queues' max
+    /// offsets: messages deleted since by retention still count).
     pub(crate) async fn stored_message_count(&self, topic: &str) -> Result<u64, MqError> {
         let stats = bounded(
             "examine topic stats",
@@ -124,7 +125,7 @@ impl Admin {
         Ok(stats
             .get_offset_table()
             .values()
-            .map(|o| u64::try_from(o.get_max_offset() - o.get_min_offset()).unwrap_or(0))
+            .map(|o| u64::try_from(o.get_max_offset()).unwrap_or(0))
             .sum())
     }
 

@@ -42,6 +42,7 @@ pub use message::SendStatusKind;
 pub use producer::Producer;
 pub use validate::check_batch;
 pub use validate::check_message;
+pub use validate::check_message_content;
 pub use validate::check_topic;
 
 /// Installs rustls' aws-lc-rs crypto provider as the process default, unless a

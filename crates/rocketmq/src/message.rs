@@ -64,17 +64,21 @@ impl OutMessage {
     }
 
     /// Converts into the client's message type. Call only after validation.
-    pub(crate) fn into_client(self) -> Result<Message, MqError> {
-        let mut b = Message::builder().topic(self.topic).body(self.body);
-        if let Some(key) = self.key {
-            b = b.key(key);
+    /// The client's message for this one. Built from references: callers that keep
+    /// their messages for a retry need not clone them first.
+    pub(crate) fn to_client(&self) -> Result<Message, MqError> {
+        let mut b = Message::builder()
+            .topic(self.topic.as_str())
+            .body(self.body.clone());
+        if let Some(key) = &self.key {
+            b = b.key(key.as_str());
         }
-        if let Some(tags) = self.tags {
-            b = b.tags(tags);
+        if let Some(tags) = &self.tags {
+            b = b.tags(tags.as_str());
         }
-        for (name, value) in self.properties {
+        for (name, value) in &self.properties {
             b = b
-                .raw_property(name, value)
+                .raw_property(name.as_str(), value.as_str())
                 .map_err(|e| MqError::InvalidMessage(e.to_string()))?;
         }
         b.build()
@@ -220,7 +224,7 @@ mod tests {
             .with_key("doc-1")
             .with_tags("TagA")
             .with_property("index", "books")
-            .into_client()
+            .to_client()
             .unwrap();
         assert_eq!(m.topic().as_str(), "t1");
         assert_eq!(
@@ -243,7 +247,7 @@ mod tests {
     fn reserved_property_is_rejected_by_conversion_too() {
         let err = OutMessage::new("t1", &b"x"[..])
             .with_property("KEYS", "k")
-            .into_client()
+            .to_client()
             .unwrap_err();
         assert!(matches!(err, MqError::InvalidMessage(_)));
     }

@@ -1,5 +1,6 @@
 //! A cloneable, concurrency-limited producer.
 
+use std::borrow::Borrow;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -136,12 +137,13 @@ impl Producer {
     /// `MqConfig::max_message_size` bytes (4 MiB by default); otherwise a
     /// non-retriable error is returned and nothing is sent. A timeout is reported as
     /// [`MqError::Timeout`] (retriable, indeterminate: the batch may be stored).
-    pub async fn send_batch(&self, msgs: Vec<OutMessage>) -> Result<SendOutcome, MqError> {
+    pub async fn send_batch(&self, msgs: impl AsRef<[OutMessage]>) -> Result<SendOutcome, MqError> {
         self.check_open()?;
-        validate::check_batch(&msgs, self.inner.cfg.max_message_size)?;
+        let msgs = msgs.as_ref();
+        validate::check_batch(msgs, self.inner.cfg.max_message_size)?;
         let batch = msgs
-            .into_iter()
-            .map(OutMessage::into_client)
+            .iter()
+            .map(OutMessage::to_client)
             .collect::<Result<Vec<_>, _>>()?;
         let _permit = self.permit().await?;
         let send = boxed(
@@ -160,10 +162,11 @@ impl Producer {
     }
 
     /// Sends one message synchronously (acknowledged by the broker).
-    pub async fn send_one(&self, msg: OutMessage) -> Result<SendOutcome, MqError> {
+    pub async fn send_one(&self, msg: impl Borrow<OutMessage>) -> Result<SendOutcome, MqError> {
         self.check_open()?;
-        validate::check_message(&msg, self.inner.cfg.max_message_size)?;
-        let msg = msg.into_client()?;
+        let msg = msg.borrow();
+        validate::check_message(msg, self.inner.cfg.max_message_size)?;
+        let msg = msg.to_client()?;
         let _permit = self.permit().await?;
         let send = boxed(
             self.inner
@@ -187,10 +190,11 @@ impl Producer {
 
     /// Sends one message without waiting for any acknowledgement. `Ok` only means the
     /// request was handed to the connection; it cannot back an offset commit.
-    pub async fn send_oneway(&self, msg: OutMessage) -> Result<(), MqError> {
+    pub async fn send_oneway(&self, msg: impl Borrow<OutMessage>) -> Result<(), MqError> {
         self.check_open()?;
-        validate::check_message(&msg, self.inner.cfg.max_message_size)?;
-        let msg = msg.into_client()?;
+        let msg = msg.borrow();
+        validate::check_message(msg, self.inner.cfg.max_message_size)?;
+        let msg = msg.to_client()?;
         let _permit = self.permit().await?;
         match tokio::time::timeout(self.guard(), boxed(self.inner.producer.send_oneway(msg))).await
         {
@@ -226,8 +230,8 @@ impl Producer {
         }
     }
 
-    /// How many messages `topic` holds on every master broker: the sum over its queues
-    /// of max offset − min offset (messages deleted by retention are not counted). For
+    /// How many messages were ever stored in `topic` on every master broker: the sum of
+    /// its queues' max offsets (messages deleted since by retention still count). For
     /// tools and benchmarks that check a topic's content without consuming it.
     pub async fn stored_message_count(&self, topic: &str) -> Result<u64, MqError> {
         self.check_open()?;

@@ -67,10 +67,16 @@ fn has_separator(s: &str) -> bool {
     s.contains(['\u{0}', '\u{1}', '\u{2}'])
 }
 
-/// Checks one message's key, tags and properties and returns its encoded size in a
-/// batch (an upper estimate including the properties the client adds).
+/// Checks one message's topic, key, tags and properties and returns its encoded size in
+/// a batch (an upper estimate including the properties the client adds).
 pub fn check_message(msg: &OutMessage, max_message_size: usize) -> Result<usize, MqError> {
     check_topic(&msg.topic)?;
+    check_message_content(msg, max_message_size)
+}
+
+/// [`check_message`] without the topic check, for callers that checked the topic once
+/// for many messages (the system-topic lookup is the costly part of checking a message).
+pub fn check_message_content(msg: &OutMessage, max_message_size: usize) -> Result<usize, MqError> {
     if msg.body.is_empty() {
         return Err(MqError::InvalidMessage(
             "empty body (RocketMQ rejects zero-length bodies)".into(),
@@ -135,6 +141,7 @@ pub fn check_batch(msgs: &[OutMessage], max_message_size: usize) -> Result<usize
     let Some(first) = msgs.first() else {
         return Err(MqError::EmptyBatch);
     };
+    check_topic(&first.topic)?;
     let mut total = 0usize;
     for m in msgs {
         if m.topic != first.topic {
@@ -143,7 +150,7 @@ pub fn check_batch(msgs: &[OutMessage], max_message_size: usize) -> Result<usize
                 other: m.topic.clone(),
             });
         }
-        total = total.saturating_add(check_message(m, max_message_size)?);
+        total = total.saturating_add(check_message_content(m, max_message_size)?);
     }
     if total > max_message_size {
         return Err(MqError::BatchTooLarge {

@@ -70,7 +70,7 @@ async fn send_to_unreachable_name_server_is_retriable_and_bounded() {
 #[tokio::test]
 async fn validation_errors_come_before_any_io_and_shutdown_closes_clones() {
     let p = Producer::start(cfg()).await.unwrap();
-    let err = p.send_batch(vec![]).await.unwrap_err();
+    let err = p.send_batch(Vec::<OutMessage>::new()).await.unwrap_err();
     assert!(matches!(err, MqError::EmptyBatch));
     let err = p
         .send_batch(vec![

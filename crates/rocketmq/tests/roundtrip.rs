@@ -246,7 +246,7 @@ async fn first_send_to_a_topic_that_was_never_created() {
     );
     let t = Instant::now();
     let r2 = producer
-        .send_batch((1..BATCH).map(|i| message(&topic, i)).collect())
+        .send_batch((1..BATCH).map(|i| message(&topic, i)).collect::<Vec<_>>())
         .await;
     eprintln!(
         "then send_batch took {:?}: {:?}",

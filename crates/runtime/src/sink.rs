@@ -65,8 +65,8 @@ fn send_error(e: connect_rocketmq::MqError) -> SendError {
 impl MessageSink for RocketMqSink {
     async fn send_batch(&self, batch: &[OutMessage]) -> Result<(), SendError> {
         let outcome = match batch {
-            [one] => self.producer.send_one(one.clone()).await,
-            _ => self.producer.send_batch(batch.to_vec()).await,
+            [one] => self.producer.send_one(one).await,
+            _ => self.producer.send_batch(batch).await,
         }
         .map_err(send_error)?;
         // FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE: stored, but not
@@ -86,10 +86,7 @@ impl MessageSink for RocketMqSink {
 
     async fn send_oneway(&self, batch: &[OutMessage]) -> Result<(), SendError> {
         for m in batch {
-            self.producer
-                .send_oneway(m.clone())
-                .await
-                .map_err(send_error)?;
+            self.producer.send_oneway(m).await.map_err(send_error)?;
         }
         Ok(())
     }

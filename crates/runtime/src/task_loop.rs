@@ -559,10 +559,16 @@ fn build_batches(
         offsets: Vec::new(),
     };
     let mut cur_bytes = 0usize;
-    let mut cur_offsets: HashMap<SourcePartition, SourceOffset> = HashMap::new();
-    let finish = |cur: &mut Batch, offs: &mut HashMap<SourcePartition, SourceOffset>| Batch {
+    // The last offset per partition of the batch being cut. A batch holds few partitions
+    // (usually one), so a list searched from its end beats hashing every record's
+    // partition.
+    let mut cur_offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
+    // The topic checked last: records of a poll almost always share one, and checking a
+    // topic name (a system-topic lookup) costs more than checking the rest of a message.
+    let mut checked_topic: Option<String> = None;
+    let finish = |cur: &mut Batch, offs: &mut Vec<(SourcePartition, SourceOffset)>| Batch {
         messages: std::mem::take(&mut cur.messages),
-        offsets: offs.drain().collect(),
+        offsets: std::mem::take(offs),
     };
     for rec in records {
         let topic = match rec.topic.as_ref().or(run.default_topic.as_ref()) {
@@ -573,10 +579,10 @@ fn build_batches(
                 )
             }
         };
-        let key_text = rec.key.clone().unwrap_or_else(|| "(no key)".to_owned());
+        let key_text = || rec.key.as_deref().unwrap_or("(no key)");
         let converted = match run.converter.convert(&rec.value) {
             Err(e) => Err(BadRecord {
-                reason: format!("cannot convert record {key_text}: {e}"),
+                reason: format!("cannot convert record {}: {e}", key_text()),
                 body: None,
             }),
             Ok(body) => {
@@ -589,10 +595,17 @@ fn build_batches(
                     properties,
                     body,
                 };
-                match connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES) {
+                let checked = if checked_topic.as_deref() == Some(topic.as_str()) {
+                    connect_rocketmq::check_message_content(&msg, MAX_MESSAGE_BYTES)
+                } else {
+                    connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES).inspect(|_| {
+                        checked_topic = Some(topic.clone());
+                    })
+                };
+                match checked {
                     Ok(size) => Ok((msg, size)),
                     Err(e) => Err(BadRecord {
-                        reason: format!("record {key_text} cannot be sent to RocketMQ: {e}"),
+                        reason: format!("record {} cannot be sent to RocketMQ: {e}", key_text()),
                         body: Some(msg.body),
                     }),
                 }
@@ -625,7 +638,7 @@ fn build_batches(
                     Some((msg, size)) => (msg, size),
                     None => {
                         if let Some(offset) = rec.offset {
-                            cur_offsets.insert(rec.partition, offset);
+                            set_offset(&mut cur_offsets, rec.partition, offset);
                         }
                         continue;
                     }
@@ -644,7 +657,7 @@ fn build_batches(
         }
         cur_bytes += size;
         if let Some(offset) = rec.offset {
-            cur_offsets.insert(rec.partition, offset);
+            set_offset(&mut cur_offsets, rec.partition, offset);
         }
         cur.messages.push(msg);
     }
@@ -653,6 +666,18 @@ fn build_batches(
         out.push(finish(&mut cur, &mut cur_offsets));
     }
     Ok(out)
+}
+
+/// Records `offset` as the latest of `partition` in `offsets`.
+fn set_offset(
+    offsets: &mut Vec<(SourcePartition, SourceOffset)>,
+    partition: SourcePartition,
+    offset: SourceOffset,
+) {
+    match offsets.iter_mut().rev().find(|(p, _)| *p == partition) {
+        Some((_, o)) => *o = offset,
+        None => offsets.push((partition, offset)),
+    }
 }
 
 /// A record that cannot become a RocketMQ message: why, and its converted body if it has
