@@ -1,11 +1,15 @@
 //! Running an external tool and measuring it: wall time, CPU time of the tool and of
 //! everything it started, and the one-line JSON summary it prints last.
 
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use nix::sys::resource::{getrusage, UsageWho};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 use serde_json::Value;
 
 /// What a measured tool run yields.
@@ -24,22 +28,43 @@ fn children_cpu() -> anyhow::Result<f64> {
     Ok(secs(u.user_time()) + secs(u.system_time()))
 }
 
-/// Runs `cmd` to completion (blocking; call it from `spawn_blocking`). Its stderr goes
-/// to ours; a non-zero exit or a missing JSON summary line is an error.
-pub fn run_tool(mut cmd: Command) -> anyhow::Result<ToolRun> {
+/// Runs `cmd` to completion (blocking; call it from `spawn_blocking`), killing it and
+/// everything it started after `limit`. Its stderr goes to ours; a non-zero exit, a
+/// timeout or a missing JSON summary line is an error.
+pub fn run_tool(mut cmd: Command, limit: Duration) -> anyhow::Result<ToolRun> {
     let what = format!("{cmd:?}");
+    let out_file = tempfile::tempfile().context("temporary file for the tool's output")?;
     let before = children_cpu()?;
     let started = Instant::now();
-    let out = cmd
+    let mut child = cmd
         .stdin(Stdio::null())
+        .stdout(out_file.try_clone()?)
         .stderr(Stdio::inherit())
-        .output()
+        // Its own process group, so a timeout can stop what it started too.
+        .process_group(0)
+        .spawn()
         .with_context(|| format!("cannot run {what}"))?;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+            let _ = killpg(group, Signal::SIGKILL);
+            let _ = child.wait();
+            bail!("{what} did not finish within {limit:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = children_cpu()? - before;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!("{what} failed ({}); its output:\n{stdout}", out.status);
+    let mut stdout = String::new();
+    let mut f = out_file;
+    f.seek(SeekFrom::Start(0))?;
+    f.read_to_string(&mut stdout)
+        .context("reading the tool's output")?;
+    if !status.success() {
+        bail!("{what} failed ({status}); its output:\n{stdout}");
     }
     let summary = last_json_line(&stdout)
         .with_context(|| format!("{what} printed no JSON summary line; its output:\n{stdout}"))?;
@@ -76,7 +101,7 @@ mod tests {
             "-c",
             "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo '{\"docs\": 7}'",
         ]);
-        let run = run_tool(cmd).unwrap();
+        let run = run_tool(cmd, Duration::from_secs(60)).unwrap();
         assert_eq!(run.summary["docs"], 7);
         assert!(run.seconds > 0.0);
         assert!(run.cpu_seconds >= 0.0);
@@ -86,7 +111,23 @@ mod tests {
     fn a_failing_tool_is_an_error_with_its_output() {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "echo partial; exit 3"]);
-        let err = run_tool(cmd).err().unwrap().to_string();
+        let err = run_tool(cmd, Duration::from_secs(60))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("partial"), "{err}");
+    }
+
+    #[test]
+    fn a_tool_past_its_limit_is_killed_with_what_it_started() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 30 & sleep 30; echo '{}'"]);
+        let started = Instant::now();
+        let err = run_tool(cmd, Duration::from_millis(300))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("did not finish"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(20));
     }
 }

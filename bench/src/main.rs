@@ -106,12 +106,33 @@ fn stages(spec: &str) -> anyhow::Result<BTreeSet<char>> {
     Ok(out)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if !args.rmq_connect.is_file() {
+        bail!(
+            "--rmq-connect {}: no such file (build it with `cargo build --release -p rmq-connect`)",
+            args.rmq_connect.display()
+        );
+    }
+    // The testkit's worker process reads the binary from RMQ_CONNECT_BIN; set before any
+    // thread starts.
+    std::env::set_var("RMQ_CONNECT_BIN", &args.rmq_connect);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let stages = stages(&args.stages)?;
     if args.runs == 0 {
         bail!("--runs must be at least 1");
+    }
+    if args.runs < 3 {
+        println!(
+            "note: --runs {} (figures meant for publishing take the median of at least 3)",
+            args.runs
+        );
     }
     if args.batch_size == 0 || args.batch_size > 10_000 {
         bail!("--batch-size must be within 1..=10000 (Elasticsearch's max_result_window)");
@@ -131,14 +152,6 @@ async fn main() -> anyhow::Result<()> {
     if docs == 0 {
         bail!("--docs must be at least 1");
     }
-    if !args.rmq_connect.is_file() {
-        bail!(
-            "--rmq-connect {}: no such file (build it with `cargo build --release -p rmq-connect`)",
-            args.rmq_connect.display()
-        );
-    }
-    // The testkit's worker process reads the binary from RMQ_CONNECT_BIN.
-    std::env::set_var("RMQ_CONNECT_BIN", &args.rmq_connect);
     connect_rocketmq::install_crypto_provider();
     let (es_pid, broker_pid) = service_pids(&args.rmq_services)?;
     let ctx = Ctx {
@@ -190,7 +203,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await,
         );
-        let docs = produce::memory_docs(ctx.docs);
+        let docs = produce::memory_docs();
         figures.push(
             measure(
                 "B-ours",
@@ -201,6 +214,10 @@ async fn main() -> anyhow::Result<()> {
             )
             .await,
         );
+    }
+    if stages.contains(&'B') && stages.contains(&'C') {
+        // B just wrote gigabytes: let the broker's flushing settle before C is timed.
+        tokio::time::sleep(std::time::Duration::from_secs(15)).await;
     }
     if let (Some(index), true) = (&index, stages.contains(&'C')) {
         figures.push(
@@ -237,8 +254,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let tailing = if stages.contains(&'E') {
-        // Elasticsearch's default refresh interval (1 s) + es.poll.interval.ms (1 s) + 1 s.
-        Some(tailing::measure(&ctx, 3_000.0).await)
+        // Elasticsearch's default refresh interval (1 s) + es.poll.interval.ms + 1 s.
+        let target = 1_000.0 + es_source::config::DEFAULT_POLL_INTERVAL_MS as f64 + 1_000.0;
+        Some(tailing::measure(&ctx, target).await)
     } else {
         None
     };

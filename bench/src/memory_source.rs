@@ -1,5 +1,5 @@
 //! `bench-memory-source`: a source connector whose task hands out pre-built benchmark
-//! documents from memory, so that the runtime's producer path (task loop, JSON
+//! documents from memory (cycling through a pool), so that the runtime's producer path (task loop, JSON
 //! converter, RocketMQ producer, offset commits) can be measured without Elasticsearch.
 
 use std::sync::Arc;
@@ -86,17 +86,12 @@ impl SourceConnector for MemorySource {
         let docs = number(config, DOCS);
         let batch = number(config, BATCH);
         match (docs, batch) {
-            (Ok(docs), Ok(batch)) if batch > 0 && docs <= self.docs.len() as u64 => {
-                Ok(MemoryConfig {
-                    docs,
-                    batch: batch as usize,
-                })
-            }
+            (Ok(docs), Ok(batch)) if batch > 0 && !self.docs.is_empty() => Ok(MemoryConfig {
+                docs,
+                batch: batch as usize,
+            }),
             (Ok(_), Ok(0)) => Err(vec![FieldError::new(BATCH, "must be at least 1")]),
-            (Ok(_), Ok(_)) => Err(vec![FieldError::new(
-                DOCS,
-                format!("at most {} documents were built", self.docs.len()),
-            )]),
+            (Ok(_), Ok(_)) => Err(vec![FieldError::new(DOCS, "no documents were built")]),
             (d, b) => Err([d.err(), b.err()].into_iter().flatten().collect()),
         }
     }
@@ -162,7 +157,8 @@ impl SourceTask for MemoryTask {
             } else {
                 None
             };
-            let doc = self.docs[seq as usize].clone();
+            // The pool is cycled; the key (the sequence number) stays unique.
+            let doc = self.docs[(seq % self.docs.len() as u64) as usize].clone();
             out.push(
                 SourceRecord::new(partition.clone(), offset, RecordValue::RawJson(doc))
                     .with_key(seq.to_string()),

@@ -82,7 +82,7 @@ pub struct Figure {
     pub docs_per_sec: Option<f64>,
     /// Median CPU seconds per million documents, by process.
     pub cpu_s_per_million: BTreeMap<String, f64>,
-    /// Median peak RSS (MiB).
+    /// Highest peak RSS of the counted runs (MiB).
     pub peak_rss_mib: Option<f64>,
     /// Why the figure is missing or how to read it.
     pub note: Option<String>,
@@ -106,15 +106,21 @@ impl Figure {
                 cpu.insert(name, m);
             }
         }
-        let rss: Vec<f64> = runs.iter().filter_map(|r| r.peak_rss_mib).collect();
-        let note = runs.iter().find_map(|r| r.note.clone());
+        let rss = runs.iter().filter_map(|r| r.peak_rss_mib).reduce(f64::max);
+        let mut notes: Vec<String> = Vec::new();
+        for n in runs.iter().filter_map(|r| r.note.clone()) {
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+        let note = (!notes.is_empty()).then(|| notes.join(" | "));
         Self {
             id: id.to_owned(),
             label: label.to_owned(),
             warmup,
             docs_per_sec: median(&rates),
             cpu_s_per_million: cpu,
-            peak_rss_mib: median(&rss),
+            peak_rss_mib: rss,
             runs,
             note,
         }

@@ -22,9 +22,16 @@ use crate::procstat::CpuWindow;
 /// Queues of every benchmark topic (the broker's default for auto-created topics).
 pub const TOPIC_QUEUES: u32 = 8;
 
-/// The benchmark documents, built once in memory.
-pub fn memory_docs(n: u64) -> Arc<Vec<Bytes>> {
-    Arc::new((0..n).map(|s| Bytes::from(doc_json(s, ts_of(s)))).collect())
+/// Documents the memory source cycles through (10 MB, instead of all N in memory).
+const MEMORY_POOL: u64 = 10_000;
+
+/// The benchmark documents the memory source hands out, built once.
+pub fn memory_docs() -> Arc<Vec<Bytes>> {
+    Arc::new(
+        (0..MEMORY_POOL)
+            .map(|s| Bytes::from(doc_json(s, ts_of(s))))
+            .collect(),
+    )
 }
 
 /// Creates `topic` and returns a producer whose admin can count it.
@@ -127,7 +134,8 @@ pub async fn rocketmq_tool_once(ctx: &Ctx, run: usize, seconds: u64) -> anyhow::
         &seconds.to_string(),
     ]);
     let window = CpuWindow::start(&[(BROKER, ctx.broker_pid)])?;
-    let tool = tokio::task::spawn_blocking(move || run_tool(cmd)).await??;
+    let limit = Duration::from_secs(seconds + 120);
+    let tool = tokio::task::spawn_blocking(move || run_tool(cmd, limit)).await??;
     let mut used = window.used()?;
     used.push((CLIENT.to_owned(), tool.cpu_seconds));
     let stored = counter.stored_message_count(&topic).await?;

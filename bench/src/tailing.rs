@@ -2,11 +2,10 @@
 //! rmq-connect tails the index; for every message, lag = the time the broker stored it −
 //! the document's timestamp.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use connect_rocketmq::PullConsumer;
 use connect_testkit::worker::WorkerProcess;
 use serde::{Deserialize, Serialize};
@@ -54,8 +53,11 @@ pub struct TailFigure {
     pub max_ms: Option<f64>,
     /// The bound of the target: refresh interval + poll interval + 1 s, ms.
     pub target_p99_ms: f64,
-    /// Why the figure is missing.
+    /// Why the figure is missing, or which runs missed messages.
     pub note: Option<String>,
+    /// Whether every counted run received every document written (the target is only
+    /// judged then).
+    pub complete: bool,
 }
 
 #[derive(Deserialize)]
@@ -100,15 +102,34 @@ pub async fn run_once(ctx: &Ctx, run: usize) -> anyhow::Result<TailRun> {
 
     let consumer =
         PullConsumer::start(&ctx.mq(), &format!("rmq_bench_e_{}", ctx.stamp), &topic).await?;
-    let stop_reading = Arc::new(AtomicBool::new(false));
+    // Set once the writer is done: how many documents to expect, and until when.
+    let expect: Arc<Mutex<Option<(u64, Instant)>>> = Arc::new(Mutex::new(None));
     let reader = {
-        let stop = stop_reading.clone();
+        let expect = expect.clone();
         tokio::spawn(async move {
             let mut lags = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                for m in consumer.poll(Duration::from_millis(200)).await? {
-                    let stamp: Stamp =
-                        serde_json::from_slice(&m.body).context("message body has no ts")?;
+            loop {
+                let done = expect
+                    .lock()
+                    .map(|e| {
+                        e.is_some_and(|(n, until)| lags.len() as u64 >= n || Instant::now() > until)
+                    })
+                    .unwrap_or(true);
+                if done {
+                    break;
+                }
+                let batch = match consumer.poll(Duration::from_millis(200)).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        consumer.shutdown().await;
+                        return Err(e.into());
+                    }
+                };
+                for m in batch {
+                    let Ok(stamp) = serde_json::from_slice::<Stamp>(&m.body) else {
+                        consumer.shutdown().await;
+                        bail!("a message body has no numeric ts");
+                    };
                     lags.push(m.store_timestamp_ms - stamp.ts);
                 }
             }
@@ -117,39 +138,31 @@ pub async fn run_once(ctx: &Ctx, run: usize) -> anyhow::Result<TailRun> {
         })
     };
 
-    // The writer: `tail_rate` documents per second in TICKS_PER_SECOND bulk requests.
-    let per_tick = ctx.tail_rate / TICKS_PER_SECOND;
-    let mut tick = tokio::time::interval(Duration::from_millis(1000 / TICKS_PER_SECOND));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    let started = Instant::now();
-    let mut written = 0u64;
-    while started.elapsed() < Duration::from_secs(ctx.tail_seconds) {
-        tick.tick().await;
-        let body = bulk_body(&index, written, written + per_tick, |_| now_ms());
-        ctx.es.bulk(body).await?;
-        written += per_tick;
-    }
-    let write_rate = written as f64 / started.elapsed().as_secs_f64();
-
-    let wait = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < wait {
-        if counter.stored_message_count(&topic).await? >= written {
-            break;
+    let written = write_load(ctx, &index).await;
+    if let Ok((n, _)) = &written {
+        if let Ok(mut e) = expect.lock() {
+            *e = Some((*n, Instant::now() + Duration::from_secs(30)));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    } else {
+        reader.abort();
     }
-    // Let the reader catch up with what is stored.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    stop_reading.store(true, Ordering::Relaxed);
-    let mut lags = reader.await??;
+    let lags = match &written {
+        Ok(_) => reader.await.map_err(anyhow::Error::from).and_then(|r| r),
+        Err(_) => Ok(Vec::new()),
+    };
     let _ = worker.terminate(Duration::from_secs(30)).await;
     counter.shutdown().await;
     let _ = ctx
         .es
         .call(reqwest::Method::DELETE, &format!("/{index}"), None)
         .await;
+    let (written, write_rate) = written?;
+    let mut lags = lags?;
+    if lags.is_empty() {
+        bail!("no message arrived of the {written} documents written");
+    }
     lags.sort_unstable();
-    let pct = |p| percentile_sorted(&lags, p).unwrap_or(-1);
+    let pct = |p| percentile_sorted(&lags, p).unwrap_or(i64::MAX);
     Ok(TailRun {
         written,
         received: lags.len() as u64,
@@ -158,6 +171,23 @@ pub async fn run_once(ctx: &Ctx, run: usize) -> anyhow::Result<TailRun> {
         max_ms: pct(100.0),
         write_rate,
     })
+}
+
+/// Indexes `ctx.tail_rate` documents per second stamped `now` for `ctx.tail_seconds`, in
+/// TICKS_PER_SECOND bulk requests a second; returns how many and the rate achieved.
+async fn write_load(ctx: &Ctx, index: &str) -> anyhow::Result<(u64, f64)> {
+    let per_tick = ctx.tail_rate / TICKS_PER_SECOND;
+    let mut tick = tokio::time::interval(Duration::from_millis(1000 / TICKS_PER_SECOND));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut written = 0u64;
+    while started.elapsed() < Duration::from_secs(ctx.tail_seconds) {
+        tick.tick().await;
+        let body = bulk_body(index, written, written + per_tick, |_| now_ms());
+        ctx.es.bulk(body).await?;
+        written += per_tick;
+    }
+    Ok((written, written as f64 / started.elapsed().as_secs_f64()))
 }
 
 /// Warm-up plus `ctx.runs` counted runs, and their medians.
@@ -189,6 +219,7 @@ pub async fn measure(ctx: &Ctx, target_p99_ms: f64) -> TailFigure {
                     max_ms: None,
                     target_p99_ms,
                     note: Some(format!("run {} failed: {e:#}", i + 1)),
+                    complete: false,
                 };
             }
         }
@@ -212,6 +243,7 @@ pub async fn measure(ctx: &Ctx, target_p99_ms: f64) -> TailFigure {
         warmup,
         runs,
         target_p99_ms,
+        complete: incomplete.is_empty(),
         note: (!incomplete.is_empty()).then(|| incomplete.join("; ")),
     }
 }

@@ -20,9 +20,9 @@
 
 use std::cmp::Ordering;
 
-use connect_api::SourceOffset;
+use connect_api::{ConnectError, SourceOffset};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::error::EsError;
 use crate::tracking::{compare, TrackingKind};
@@ -150,7 +150,11 @@ impl Cursor {
     pub fn to_offset(&self) -> Result<Option<SourceOffset>, EsError> {
         let encoded = match self {
             Cursor::Start | Cursor::From { .. } => return Ok(None),
-            Cursor::After(sort) => SourceOffset::from_typed(&AfterOffset { sort: sort.clone() }),
+            // Built as the JSON `AfterOffset` serializes to, without serializing it (this
+            // runs for every record read).
+            Cursor::After(sort) => {
+                SourceOffset::try_from(json!({ "sort": sort })).map_err(ConnectError::fatal)
+            }
             Cursor::Boundary { value, ids } => SourceOffset::from_typed(&BoundaryOffset {
                 value: value.clone(),
                 ids: ids.clone(),

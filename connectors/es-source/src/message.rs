@@ -138,6 +138,8 @@ fn lookup(json: &[u8], path: &str) -> Option<Value> {
 fn scalar_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
+        // Straight to text (the same digits Value's Display writes, without a serializer).
+        Value::Number(n) => n.to_string(),
         other => other.to_string(),
     }
 }
