@@ -15,9 +15,16 @@
 //! retried with exponential back-off, and the other indices keep flowing; reading
 //! resumes from its cursor once it answers cleanly.
 //!
+//! Prefetch: when an index's page comes back full, the search for its next page starts in
+//! the background as `poll` returns, so Elasticsearch works on it while the runtime
+//! converts and sends the records. The next `poll` uses that page only if the index's
+//! cursor is still the one it was searched from; a problem on the index discards it. At
+//! most one page per index is prefetched, so a task holds at most two pages per index.
+//!
 //! Cancel-safety: every await in `poll` comes before any cursor changes; the cursors move
 //! in one synchronous step just before the records are returned. A dropped `poll` therefore
-//! leaves the task as it was, and an error discards the whole batch (cursors unchanged).
+//! leaves the task as it was (a prefetched page it was awaiting is dropped and searched
+//! again), and an error discards the whole batch (cursors unchanged).
 
 use async_trait::async_trait;
 use connect_api::{
@@ -28,6 +35,8 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::client::{EsClient, Hit};
 use crate::config::{self, EsSourceConfig, StartPosition};
@@ -96,6 +105,18 @@ struct PartitionState {
     health: PartitionHealth,
     /// Whether the large-tie-group warning was logged for this index.
     warned_large_tie: bool,
+    /// The search for the next page, started when the last page came back full.
+    prefetch: Option<Prefetch>,
+}
+
+/// A search started in the background from one cursor of an index.
+#[derive(Debug)]
+struct Prefetch {
+    /// The cursor the search was made from: the page is used only while the index's
+    /// cursor is still this one.
+    cursor: Cursor,
+    /// The search; dropping it aborts it.
+    search: AbortOnDropHandle<Result<Vec<Hit>, EsError>>,
 }
 
 impl EsSourceTask {
@@ -133,6 +154,7 @@ impl SourceTask for EsSourceTask {
                 cursor,
                 kind: None,
                 warned_large_tie: false,
+                prefetch: None,
             });
         }
         let client = EsClient::new(&config)?;
@@ -233,14 +255,25 @@ impl Running {
             .collect();
         // The futures are built eagerly (no closure inside the stream), which keeps the
         // poll future `Send` for the runtime.
-        let searches: Vec<_> = active
+        let prefetched: Vec<_> = active
             .iter()
             .map(|&i| {
+                let p = &mut self.partitions[i];
+                p.prefetch
+                    .take()
+                    .filter(|f| f.cursor == p.cursor)
+                    .map(|f| f.search)
+            })
+            .collect();
+        let searches: Vec<_> = active
+            .iter()
+            .zip(prefetched)
+            .map(|(&i, prefetched)| {
                 let p = &self.partitions[i];
                 let spec = query_spec(config, p.kind.unwrap_or(TrackingKind::Long), now_ms);
                 let mut body = search_body(&spec, &p.cursor);
                 crate::message::request_extras(&mut body, config);
-                client.search(&p.index, body)
+                page(client, &p.index, body, prefetched)
             })
             .collect();
         let results: Vec<Result<Vec<Hit>, EsError>> = futures::stream::iter(searches)
@@ -290,6 +323,7 @@ impl Running {
                 })
                 .collect();
             let kind = p.kind.unwrap_or(TrackingKind::Long);
+            let positions_len = positions.len();
             let step = match advance(&p.cursor, self.mode, kind, &p.index, &positions) {
                 Ok(step) => step,
                 // Out of order or of another type: the index changed under the cursor.
@@ -313,14 +347,16 @@ impl Running {
                 )?);
             }
             tracing::debug!(index = %p.index, next = ?cursor_summary(&step.next), "page read");
-            moves.push((i, step.next));
+            let full = positions_len >= self.config.batch_size as usize;
+            moves.push((i, step.next, full));
         }
         for (i, problem) in broken {
             let p = &mut self.partitions[i];
             p.kind = None;
             p.problem(problem, now);
         }
-        for (i, next) in moves {
+        let now_ms = self::now_ms();
+        for (i, next, full) in moves {
             let p = &mut self.partitions[i];
             if let Some(problem) = p.health.recover() {
                 tracing::info!(index = %p.index, %problem, "index readable again; reading resumes from its cursor");
@@ -336,6 +372,20 @@ impl Running {
                          carry all their ids: set es.tiebreaker.field to a unique field"
                     );
                 }
+            }
+            if full {
+                // More is likely waiting: search for it while these records are sent.
+                let spec = query_spec(&self.config, p.kind.unwrap_or(TrackingKind::Long), now_ms);
+                let mut body = search_body(&spec, &next);
+                crate::message::request_extras(&mut body, &self.config);
+                let client = self.client.clone();
+                let index = p.index.clone();
+                p.prefetch = Some(Prefetch {
+                    cursor: next.clone(),
+                    search: AbortOnDropHandle::new(tokio::spawn(async move {
+                        client.search(&index, body).await
+                    })),
+                });
             }
             p.cursor = next;
         }
@@ -507,8 +557,9 @@ impl PartitionState {
         self.kind.is_some() && self.start_resolved && self.health.ready(now)
     }
 
-    /// Records a problem and backs off.
+    /// Records a problem and backs off; a prefetched page is discarded.
     fn problem(&mut self, problem: String, now: Instant) {
+        self.prefetch = None;
         let wait = self.health.fail(problem.clone(), now);
         tracing::warn!(index = %self.index, %problem, retry_in_s = wait.as_secs(), "index problem; other indices keep flowing");
     }
@@ -525,6 +576,25 @@ impl PartitionState {
             now,
         );
     }
+}
+
+/// The next page of `index`: the prefetched search when there is one (and it ran to its
+/// end), otherwise a search with `body`.
+async fn page(
+    client: &EsClient,
+    index: &str,
+    body: Value,
+    prefetched: Option<AbortOnDropHandle<Result<Vec<Hit>, EsError>>>,
+) -> Result<Vec<Hit>, EsError> {
+    if let Some(search) = prefetched {
+        match search.await {
+            Ok(result) => return result,
+            Err(e) => {
+                tracing::warn!(%index, error = %e, "prefetched search did not finish; searching again")
+            }
+        }
+    }
+    client.search(index, body).await
 }
 
 /// Whether a search failed because the index does not exist.

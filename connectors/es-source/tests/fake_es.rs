@@ -1,6 +1,6 @@
 //! Hermetic tests of the task's poll loop against a tiny fake Elasticsearch on loopback:
-//! cancel-safety, error kinds, and that a failed or dropped poll leaves the cursor where
-//! it was. The fake answers the field-mapping call and evaluates the connector's own
+//! cancel-safety, error kinds, prefetching, and that a failed or dropped poll leaves the
+//! cursor where it was. The fake answers the field-mapping call and evaluates the connector's own
 //! search bodies (`exists` + `range gte` + `must_not ids`, sorted by value then id).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -67,6 +67,19 @@ impl FakeEs {
 
     fn searches(&self) -> Vec<Value> {
         self.state.lock().unwrap().searches.clone()
+    }
+
+    /// Waits (with a deadline) until the fake has received `n` searches.
+    async fn wait_for_searches(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.searches().len() < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected {n} searches, got {}",
+                self.searches().len()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 
@@ -223,10 +236,10 @@ const DOCS: &[(&str, i64)] = &[("a", 1), ("b", 1), ("c", 1), ("d", 2), ("e", 3)]
 async fn a_dropped_poll_leaves_the_cursor_unchanged() {
     let es = FakeEs::start(DOCS).await;
     let mut task = task(&es).await;
-    assert_eq!(ids(&task.poll().await.unwrap()), ["a", "b"]);
-
-    // The second search is slow and the poll is dropped before it answers.
+    // The second search (the prefetch the full first page starts) is slow, and the poll
+    // waiting for it is dropped before it answers.
     es.script(2, Script::Slow(Duration::from_millis(500)));
+    assert_eq!(ids(&task.poll().await.unwrap()), ["a", "b"]);
     let dropped = tokio::time::timeout(Duration::from_millis(50), task.poll()).await;
     assert!(dropped.is_err(), "the poll should still have been waiting");
 
@@ -307,4 +320,47 @@ async fn an_unreachable_cluster_is_retriable() {
     let mut task = task(&es).await;
     let err = task.poll().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Retriable, "{}", err.chain());
+}
+
+#[tokio::test]
+async fn a_full_page_starts_the_next_search_before_the_next_poll_which_uses_it() {
+    let es = FakeEs::start(DOCS).await;
+    let mut task = task(&es).await;
+    assert_eq!(ids(&task.poll().await.unwrap()), ["a", "b"]);
+    // The page was full: the search for the next one runs without waiting for a poll.
+    es.wait_for_searches(2).await;
+    assert_eq!(ids(&task.poll().await.unwrap()), ["c", "d"]);
+    es.wait_for_searches(3).await;
+    assert_eq!(
+        es.searches().len(),
+        3,
+        "the second poll used the prefetched page and searched nothing itself"
+    );
+    // "e" is a short page: nothing is prefetched after it, and the reader catches up.
+    assert_eq!(ids(&task.poll().await.unwrap()), ["e"]);
+    assert!(task.poll().await.unwrap().is_empty());
+    assert_eq!(es.searches().len(), 4);
+}
+
+#[tokio::test]
+async fn a_failed_prefetch_fails_the_next_poll_and_the_retry_searches_from_the_same_cursor() {
+    let es = FakeEs::start(DOCS).await;
+    let mut task = task(&es).await;
+    es.script(
+        2,
+        Script::Fail(
+            429,
+            r#"{"error":{"type":"es_rejected_execution_exception","reason":"busy"},"status":429}"#,
+        ),
+    );
+    assert_eq!(ids(&task.poll().await.unwrap()), ["a", "b"]);
+    let err = task.poll().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Retriable, "{}", err.chain());
+    assert!(err.chain().contains("busy"));
+    assert_eq!(ids(&task.poll().await.unwrap()), ["c", "d"]);
+    let searches = es.searches();
+    assert_eq!(
+        searches[1], searches[2],
+        "the retry searched from the same cursor"
+    );
 }
