@@ -2,6 +2,7 @@
 //! over its REST API.
 
 mod client;
+mod distributed;
 mod logging;
 mod standalone;
 mod tail;
@@ -32,6 +33,14 @@ enum Command {
         config: PathBuf,
         /// Connector config files (flat JSON objects).
         connectors: Vec<PathBuf>,
+    },
+    /// Run a worker of a cluster: workers with the same connectClusterId and namesrvAddr
+    /// share connectors and split their tasks (connectors are created over REST).
+    Distributed {
+        /// Worker conf file (as standalone, plus connectClusterId, the internal topics,
+        /// sessionTimeoutMs and heartbeatIntervalMs).
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
     },
     /// Read a RocketMQ topic from its beginning and print a running count of messages
     /// (and, with --print, each message).
@@ -74,6 +83,7 @@ fn main() -> ExitCode {
             Command::Standalone { config, connectors } => {
                 standalone::run(&config, &connectors).await
             }
+            Command::Distributed { config } => distributed::run(&config).await,
             Command::Tail {
                 topic,
                 namesrv,

@@ -1,5 +1,6 @@
 //! A thin wrapper over `rocketmq-client-rust` for rmq-connect: a batched, cloneable
-//! [`Producer`] with topic creation, a [`PullConsumer`] for tests and tools, and one
+//! [`Producer`] with topic creation, a [`PullConsumer`] for tests and tools, a
+//! [`LogReader`] for the one-queue internal topics of a cluster, and one
 //! error type, [`MqError`], that says whether a failure is retriable and whether the
 //! message may already be stored.
 //!
@@ -19,6 +20,7 @@ mod config;
 mod consumer;
 mod env;
 mod error;
+mod log;
 mod message;
 mod producer;
 mod validate;
@@ -35,6 +37,7 @@ pub use config::DEFAULT_RETRIES;
 pub use config::DEFAULT_SEND_TIMEOUT;
 pub use consumer::PullConsumer;
 pub use error::MqError;
+pub use log::{LogBatch, LogReader, LogRecord, LOG_LONG_POLL};
 pub use message::OutMessage;
 pub use message::ReceivedMessage;
 pub use message::SendOutcome;

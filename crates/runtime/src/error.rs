@@ -29,6 +29,9 @@ pub enum RuntimeError {
     /// The RocketMQ producer could not start.
     #[error("RocketMQ producer: {0}")]
     Producer(String),
+    /// The worker could not join its cluster.
+    #[error("cannot join the cluster: {0}")]
+    Cluster(String),
     /// The REST listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -63,4 +66,7 @@ pub enum HerderError {
     /// No such task.
     #[error("connector {0} has no task {1}")]
     TaskNotFound(String, u32),
+    /// The cluster cannot be reached (clustered mode): the call may be tried again.
+    #[error("the cluster is unavailable: {0}")]
+    Unavailable(String),
 }

@@ -4,12 +4,15 @@
 //! loop of [`task_loop`], which converts records, produces them into RocketMQ through a
 //! [`sink::MessageSink`] and commits offsets to an [`store::OffsetStore`] only after
 //! acknowledgement. [`rest`] exposes the herder over HTTP; [`standalone`] wires it all
-//! together for the `standalone` command.
+//! together for the `standalone` command, [`distributed`] for the `distributed` command
+//! (workers coordinated through RocketMQ, see [`cluster`]).
 
 #![recursion_limit = "512"]
 
+pub mod cluster;
 pub mod connector_config;
 pub mod dead_letter;
+pub mod distributed;
 pub mod error;
 pub mod herder;
 pub mod placeholders;

@@ -48,6 +48,11 @@ impl RocketMqSink {
         })
     }
 
+    /// The producer (shared with the cluster engine's internal logs).
+    pub fn producer(&self) -> &Producer {
+        &self.producer
+    }
+
     /// Stops the producer.
     pub async fn shutdown(self) {
         self.producer.shutdown().await;

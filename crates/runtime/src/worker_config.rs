@@ -41,11 +41,6 @@ const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 /// Keys of RocketMQ Connect's conf that this runtime reads nowhere yet; accepted quietly.
 const ACCEPTED_UNUSED: &[&str] = &[
     "pluginPaths",
-    "connectClusterId",
-    "configStoreTopic",
-    "positionStoreTopic",
-    "offsetStoreTopic",
-    "connectStatusTopic",
     "allocTaskStrategy",
     "offsetCommitTimeoutMsConfig",
     "keyConverter",
@@ -92,6 +87,94 @@ pub struct WorkerConfig {
     /// Automatic restarts of failed tasks (`taskAutoRestart`, default true;
     /// `taskRestartBackoffInitialMs`, default 1000; `taskRestartBackoffMaxMs`, default 60000).
     pub restart: RestartPolicy,
+    /// Clustered mode: the cluster, its internal topics and its timeouts (read by
+    /// `rmq-connect distributed` only).
+    pub cluster: ClusterConf,
+}
+
+/// Default cluster id (RocketMQ Connect's).
+pub const DEFAULT_CLUSTER_ID: &str = "DefaultConnectCluster";
+/// Default session timeout: a worker silent this long is considered gone.
+pub const DEFAULT_SESSION_TIMEOUT_MS: u64 = 10_000;
+/// Default heartbeat interval.
+pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 1_000;
+
+/// The clustered-mode settings of a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConf {
+    /// Workers with the same id (and name server) form one cluster (`connectClusterId`,
+    /// default `DefaultConnectCluster`).
+    pub cluster_id: String,
+    /// Connector configs, target states and task configs (`configStoreTopic`, default
+    /// `connector-config-topic`).
+    pub config_topic: String,
+    /// Offset commits and task fences (`positionStoreTopic`, alias `offsetStoreTopic`,
+    /// default `connector-position-topic`).
+    pub position_topic: String,
+    /// Task statuses (`connectStatusTopic`, default `connector-status-topic`).
+    pub status_topic: String,
+    /// Heartbeats and assignments (`clusterStoreTopic`, default
+    /// `connector-cluster-topic`).
+    pub cluster_topic: String,
+    /// A worker silent this long is gone and its tasks move (`sessionTimeoutMs`,
+    /// default 10000).
+    pub session_timeout: Duration,
+    /// How often a worker says it is alive (`heartbeatIntervalMs`, default 1000; at
+    /// most a third of the session timeout).
+    pub heartbeat_interval: Duration,
+}
+
+impl Default for ClusterConf {
+    fn default() -> Self {
+        Self {
+            cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
+            config_topic: "connector-config-topic".to_owned(),
+            position_topic: "connector-position-topic".to_owned(),
+            status_topic: "connector-status-topic".to_owned(),
+            cluster_topic: "connector-cluster-topic".to_owned(),
+            session_timeout: Duration::from_millis(DEFAULT_SESSION_TIMEOUT_MS),
+            heartbeat_interval: Duration::from_millis(DEFAULT_HEARTBEAT_INTERVAL_MS),
+        }
+    }
+}
+
+impl ClusterConf {
+    /// Checks the settings together; the error names the key to fix.
+    fn check(&self) -> Result<(), String> {
+        if self.cluster_id.is_empty() {
+            return Err("connectClusterId must not be empty".into());
+        }
+        for (key, topic) in [
+            ("configStoreTopic", &self.config_topic),
+            ("positionStoreTopic", &self.position_topic),
+            ("connectStatusTopic", &self.status_topic),
+            ("clusterStoreTopic", &self.cluster_topic),
+        ] {
+            connect_rocketmq::check_topic(topic).map_err(|e| format!("{key}: {e}"))?;
+        }
+        let topics: std::collections::BTreeSet<&String> = [
+            &self.config_topic,
+            &self.position_topic,
+            &self.status_topic,
+            &self.cluster_topic,
+        ]
+        .into();
+        if topics.len() < 4 {
+            return Err(
+                "configStoreTopic, positionStoreTopic, connectStatusTopic and \
+                        clusterStoreTopic must be four different topics"
+                    .into(),
+            );
+        }
+        if self.heartbeat_interval * 3 > self.session_timeout {
+            return Err(format!(
+                "heartbeatIntervalMs ({} ms) must be at most a third of sessionTimeoutMs ({} ms)",
+                self.heartbeat_interval.as_millis(),
+                self.session_timeout.as_millis()
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -111,6 +194,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("rest_auth_token", &self.rest_auth_token)
             .field("placeholders", &self.placeholders)
             .field("restart", &self.restart)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -133,6 +217,7 @@ impl WorkerConfig {
             rest_auth_token: None,
             placeholders: PlaceholderPolicy::default(),
             restart: RestartPolicy::default(),
+            cluster: ClusterConf::default(),
         }
     }
 
@@ -210,6 +295,21 @@ impl WorkerConfig {
                     }
                     cfg.max_in_flight_batches = n as usize;
                 }
+                "connectClusterId" => cfg.cluster.cluster_id = value.clone(),
+                "configStoreTopic" => cfg.cluster.config_topic = value.clone(),
+                "positionStoreTopic" | "offsetStoreTopic" => {
+                    cfg.cluster.position_topic = value.clone()
+                }
+                "connectStatusTopic" => cfg.cluster.status_topic = value.clone(),
+                "clusterStoreTopic" => cfg.cluster.cluster_topic = value.clone(),
+                "sessionTimeoutMs" => {
+                    cfg.cluster.session_timeout =
+                        Duration::from_millis(ms_in(key, value, 1_000..=600_000)?)
+                }
+                "heartbeatIntervalMs" => {
+                    cfg.cluster.heartbeat_interval =
+                        Duration::from_millis(ms_in(key, value, 100..=60_000)?)
+                }
                 REST_AUTH_TOKEN => token = Some(value.as_str()),
                 REST_AUTH_TOKEN_FILE => token_file = Some(value.as_str()),
                 crate::placeholders::FILE_ALLOWED_DIRS_KEY => {
@@ -232,6 +332,7 @@ impl WorkerConfig {
             cfg.producer_group = format!("rmq-connect-{}", sanitize_group(&cfg.worker_id));
         }
         cfg.rest_auth_token = rest_auth_token(token, token_file)?;
+        cfg.cluster.check()?;
         Ok(cfg)
     }
 }
@@ -314,6 +415,19 @@ fn parse_num(key: &str, value: &str) -> Result<u64, String> {
     value
         .parse()
         .map_err(|_| format!("{key} must be a whole number, got {value:?}"))
+}
+
+/// A whole number of milliseconds within `range`; the error names the key.
+fn ms_in(key: &str, value: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    let n = parse_num(key, value)?;
+    if !range.contains(&n) {
+        return Err(format!(
+            "{key} must be within {}..={} ms, got {n}",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(n)
 }
 
 fn sanitize_group(s: &str) -> String {

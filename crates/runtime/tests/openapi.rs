@@ -110,6 +110,7 @@ const ROUTES: &[(&str, &str, bool, &[u16])] = &[
     ),
     ("/connectors/list", "get", false, &[200]),
     ("/plugin/list", "get", false, &[200]),
+    ("/workers", "get", false, &[200, 401]),
     ("/getClusterInfo", "get", false, &[200]),
     ("/allocated/connectors", "get", false, &[200]),
     ("/allocated/tasks", "get", false, &[200]),

@@ -1,6 +1,8 @@
 //! Herders manage connectors and their tasks. The REST API talks only to the [`Herder`]
 //! trait, so the clustered herder can replace the standalone one.
 
+mod common;
+mod distributed;
 mod reconfigure;
 mod standalone;
 
@@ -10,6 +12,7 @@ use async_trait::async_trait;
 use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo, SourceOffset, SourcePartition};
 use serde::Serialize;
 
+pub use distributed::DistributedHerder;
 pub use standalone::StandaloneHerder;
 
 use crate::error::HerderError;
@@ -89,6 +92,19 @@ pub struct TaskInfo {
     pub config: ConfigMap,
 }
 
+/// A live worker of the cluster and the tasks assigned to it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClusterMember {
+    /// Worker id.
+    pub worker_id: String,
+    /// Its REST API.
+    pub url: String,
+    /// Whether it leads the cluster (assigns the tasks).
+    pub leader: bool,
+    /// Tasks assigned to it.
+    pub tasks: Vec<TaskId>,
+}
+
 /// Result of a put.
 #[derive(Debug, Clone)]
 pub struct PutOutcome {
@@ -165,6 +181,8 @@ pub trait Herder: Send + Sync {
     ) -> Result<(), HerderError>;
     /// Removes every offset of a STOPPED connector.
     async fn reset_offsets(&self, name: &str) -> Result<(), HerderError>;
+    /// The live workers with their tasks (standalone: this worker and every task).
+    fn workers(&self) -> Vec<ClusterMember>;
     /// Whether the herder finished starting.
     fn is_ready(&self) -> bool;
     /// Stops every task gracefully and flushes the stores.

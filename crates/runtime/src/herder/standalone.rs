@@ -18,19 +18,20 @@ use connect_api::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::common::{self, Checked, RunParts};
 use super::reconfigure::{self, Recomputed, Reconfigurable, ReconfigureTimer, TimerSpec};
 use super::{
-    check_connector_name, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode,
-    PutOutcome, TaskId, TaskInfo,
+    check_connector_name, ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder,
+    PutMode, PutOutcome, TaskId, TaskInfo,
 };
-use crate::connector_config::{normalize, FrameworkConfig, CONNECTOR_CLASS};
+use crate::connector_config::{normalize, FrameworkConfig};
 use crate::error::HerderError;
 use crate::registry::PluginRegistry;
 use crate::secrets;
 use crate::sink::MessageSink;
 use crate::status::{State, StatusCell};
 use crate::store::{ConfigStore, OffsetStore, SledStore, StoredConnector, TargetState};
-use crate::task_loop::{self, LoopSettings, TaskHandle, TaskRun};
+use crate::task_loop::{self, LoopSettings, TaskHandle};
 
 /// One connector as the herder holds it.
 struct Entry {
@@ -74,14 +75,6 @@ impl Entry {
     }
 }
 
-/// A config checked and ready to run.
-struct Checked {
-    config: ConfigMap,
-    resolved: ConfigMap,
-    framework: FrameworkConfig,
-    plugin: Arc<dyn ErasedSourceConnector>,
-}
-
 /// Runs every connector in this process.
 pub struct StandaloneHerder {
     worker_id: String,
@@ -96,6 +89,8 @@ pub struct StandaloneHerder {
     shutting_down: AtomicBool,
     /// This herder, for the reconfiguration timers (held weakly by them).
     me: Weak<StandaloneHerder>,
+    /// The REST API's address, once it listens (for `GET /workers`).
+    rest_url: std::sync::OnceLock<String>,
 }
 
 impl StandaloneHerder {
@@ -120,7 +115,13 @@ impl StandaloneHerder {
             ready: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             me: me.clone(),
+            rest_url: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Records where the REST API listens (shown by `GET /workers`).
+    pub fn set_rest_url(&self, url: String) {
+        let _ = self.rest_url.set(url);
     }
 
     fn map(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
@@ -167,61 +168,12 @@ impl StandaloneHerder {
 
     /// Parses framework keys and the connector's own keys, without contacting anything.
     fn check_offline(&self, config: &ConfigMap) -> Result<Checked, Vec<FieldError>> {
-        let config = normalize(config.clone())?;
-        let resolved = crate::placeholders::resolve(&config, &self.settings.placeholders)?;
-        let framework = FrameworkConfig::parse(&resolved);
-        let mut errors = framework.as_ref().err().cloned().unwrap_or_default();
-        let plugin = match config.get(CONNECTOR_CLASS) {
-            Some(class) => match self.registry.find(class) {
-                Some(p) => {
-                    let def = p.config_def();
-                    errors.extend(scrub_errors(
-                        p.check_config(&resolved),
-                        &config,
-                        &resolved,
-                        &def,
-                    ));
-                    Some(p)
-                }
-                None => {
-                    errors.push(FieldError::new(
-                        CONNECTOR_CLASS,
-                        format!(
-                            "unknown connector class {class:?}; installed: {}",
-                            self.registry.names().join(", ")
-                        ),
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
-        match (framework, plugin) {
-            (Ok(framework), Some(plugin)) if errors.is_empty() => Ok(Checked {
-                config,
-                resolved,
-                framework,
-                plugin,
-            }),
-            _ => Err(errors),
-        }
+        common::check_offline(&self.registry, &self.settings.placeholders, config)
     }
 
     /// Offline checks, then the plugin's live validation.
     async fn check_live(&self, config: &ConfigMap) -> Result<Checked, Vec<FieldError>> {
-        let checked = self.check_offline(config)?;
-        let errors = checked.plugin.validate(&checked.resolved).await;
-        if errors.is_empty() {
-            Ok(checked)
-        } else {
-            let def = checked.plugin.config_def();
-            Err(scrub_errors(
-                errors,
-                &checked.config,
-                &checked.resolved,
-                &def,
-            ))
-        }
+        common::check_live(&self.registry, &self.settings.placeholders, config).await
     }
 
     /// Splits a checked connector into tasks and starts them unless it is stopped.
@@ -280,18 +232,18 @@ impl StandaloneHerder {
         let (Some(plugin), Some(fw)) = (&entry.plugin, &entry.framework) else {
             return;
         };
-        match plugin.task_configs(&entry.resolved, fw.max_tasks).await {
+        let checked = Checked {
+            config: entry.config.clone(),
+            resolved: entry.resolved.clone(),
+            framework: fw.clone(),
+            plugin: plugin.clone(),
+        };
+        match common::split(&checked).await {
             Ok(t) => {
-                entry.task_configs = t
-                    .into_iter()
-                    .map(|c| unresolve(c, &entry.config, &entry.resolved))
-                    .collect();
+                entry.task_configs = t;
                 entry.trace = None;
             }
-            Err(e) => {
-                let def = plugin.config_def();
-                let trace =
-                    secrets::scrub_resolved(&e.chain(), &entry.config, &entry.resolved, Some(&def));
+            Err(trace) => {
                 tracing::error!(connector = name, error = %trace, "connector failed to split into tasks");
                 entry.task_configs.clear();
                 entry.trace = Some(trace);
@@ -311,40 +263,19 @@ impl StandaloneHerder {
     }
 
     fn spawn_task(&self, name: &str, entry: &Entry, task_id: u32) -> Option<TaskHandle> {
-        let plugin = entry.plugin.clone()?;
-        let plugin_def = plugin.config_def();
-        let framework = entry.framework.as_ref()?;
-        let config = entry.task_configs.get(task_id as usize)?.clone();
-        let converter = match connect_converters::converter_by_name(&framework.value_converter) {
-            Ok(c) => Arc::from(c),
-            Err(e) => {
-                tracing::error!(connector = name, error = %e, "no converter");
-                return None;
-            }
-        };
-        let run = TaskRun {
-            connector: name.to_owned(),
+        let run = common::task_run(RunParts {
+            connector: name,
             task_id,
-            config,
-            factory: Arc::new(move || plugin.create_task()),
-            converter,
-            default_topic: framework.topic.clone(),
-            delivery: framework.delivery.clone(),
-            redact: {
-                let (raw, resolved, def) = (
-                    entry.config.clone(),
-                    entry.resolved.clone(),
-                    plugin_def.clone(),
-                );
-                Arc::new(move |text: &str| {
-                    secrets::scrub_resolved(text, &raw, &resolved, Some(&def))
-                })
-            },
+            config: entry.task_configs.get(task_id as usize)?.clone(),
+            raw: &entry.config,
+            resolved: &entry.resolved,
+            plugin: entry.plugin.clone()?,
+            framework: entry.framework.as_ref()?,
             sink: self.sink.clone(),
             offsets: self.store.clone() as Arc<dyn OffsetStore>,
             status: StatusCell::new(task_id, &self.worker_id),
             settings: self.settings.clone(),
-        };
+        })?;
         Some(task_loop::spawn(
             run,
             &self.root,
@@ -497,35 +428,6 @@ impl StandaloneHerder {
         self.map().insert(name.to_owned(), entry);
         Ok(info)
     }
-}
-
-fn scrub_errors(
-    errors: Vec<FieldError>,
-    config: &ConfigMap,
-    resolved: &ConfigMap,
-    def: &ConfigDef,
-) -> Vec<FieldError> {
-    errors
-        .into_iter()
-        .map(|e| {
-            let message = secrets::scrub_resolved(&e.message, config, resolved, Some(def));
-            FieldError::new(e.field, message)
-        })
-        .collect()
-}
-
-/// Puts placeholders back into a task config built from the resolved config, so task
-/// configs (shown over REST) hold placeholders as written, never resolved values; the
-/// task resolves them again right before it starts.
-fn unresolve(mut task: ConfigMap, raw: &ConfigMap, resolved: &ConfigMap) -> ConfigMap {
-    for (k, v) in task.iter_mut() {
-        if let (Some(r), Some(res)) = (raw.get(k), resolved.get(k)) {
-            if r != res && v == res {
-                v.clone_from(r);
-            }
-        }
-    }
-    task
 }
 
 #[async_trait]
@@ -801,6 +703,26 @@ impl Herder for StandaloneHerder {
             .map_err(|e| HerderError::Store(e.to_string()))
     }
 
+    fn workers(&self) -> Vec<ClusterMember> {
+        let tasks = self
+            .map()
+            .iter()
+            .filter(|(_, e)| e.target != TargetState::Stopped)
+            .flat_map(|(name, e)| {
+                (0..e.tasks.len() as u32).map(move |task| TaskId {
+                    connector: name.clone(),
+                    task,
+                })
+            })
+            .collect();
+        vec![ClusterMember {
+            worker_id: self.worker_id.clone(),
+            url: self.rest_url.get().cloned().unwrap_or_default(),
+            leader: true,
+            tasks,
+        }]
+    }
+
     fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst) && !self.shutting_down.load(Ordering::SeqCst)
     }
@@ -875,7 +797,7 @@ impl Reconfigurable for StandaloneHerder {
             e.warning = None;
             let new: Vec<ConfigMap> = new
                 .into_iter()
-                .map(|c| unresolve(c, &e.config, &e.resolved))
+                .map(|c| common::unresolve(c, &e.config, &e.resolved))
                 .collect();
             if new == e.task_configs && e.trace.is_none() {
                 return;

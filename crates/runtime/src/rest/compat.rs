@@ -13,7 +13,8 @@ use super::openapi::ClusterInfo;
 use super::{ApiError, AppState};
 use crate::herder::TaskInfo;
 
-/// `GET /getClusterInfo`: this worker (standalone) and what it runs.
+/// `GET /getClusterInfo`: the live workers and the connectors they run tasks of (in
+/// standalone mode: this worker and every connector).
 #[utoipa::path(
     get,
     path = "/getClusterInfo",
@@ -22,11 +23,20 @@ use crate::herder::TaskInfo;
     responses((status = 200, description = "The workers and their connectors", body = ClusterInfo))
 )]
 pub async fn cluster_info(State(h): State<AppState>) -> Json<Value> {
-    let connectors = h.connectors().await;
-    Json(json!({
-        "mode": h.mode(),
-        "workers": [{"worker_id": h.worker_id(), "connectors": connectors}],
-    }))
+    let workers: Vec<Value> = if h.mode() == "standalone" {
+        vec![json!({"worker_id": h.worker_id(), "connectors": h.connectors().await})]
+    } else {
+        h.workers()
+            .into_iter()
+            .map(|w| {
+                let mut connectors: Vec<String> =
+                    w.tasks.into_iter().map(|t| t.connector).collect();
+                connectors.dedup();
+                json!({"worker_id": w.worker_id, "connectors": connectors})
+            })
+            .collect()
+    };
+    Json(json!({ "mode": h.mode(), "workers": workers }))
 }
 
 /// `GET /allocated/connectors`: configs (secrets hidden) of the connectors on this worker.

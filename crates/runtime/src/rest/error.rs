@@ -93,7 +93,9 @@ impl From<HerderError> for ApiError {
             HerderError::Conflict(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             HerderError::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             HerderError::InvalidConfig(errors) => Self::invalid(errors),
-            HerderError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            HerderError::ShuttingDown | HerderError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
             HerderError::Store(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
     }

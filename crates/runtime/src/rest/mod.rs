@@ -17,6 +17,7 @@ mod lifecycle;
 mod metrics;
 pub mod openapi;
 mod plugins;
+mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -71,6 +72,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(compat::get_reload))
         .routes(routes!(metrics::metrics))
         .routes(routes!(openapi::openapi_json))
+        .routes(routes!(workers::list))
         .routes(routes!(compat::cluster_info))
         .routes(routes!(compat::allocated_connectors))
         .routes(routes!(compat::allocated_tasks))

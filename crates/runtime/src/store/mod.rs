@@ -17,6 +17,13 @@ pub enum StoreError {
     /// The underlying engine failed.
     #[error("store engine: {0}")]
     Engine(#[from] sled::Error),
+    /// A clustered worker may not commit for this task run (it lost the task or its
+    /// lease).
+    #[error("{0}")]
+    Fenced(String),
+    /// The cluster's offsets log could not be written.
+    #[error("cannot write to the cluster's offsets log: {0}")]
+    Cluster(String),
     /// A stored value could not be decoded.
     #[error("stored value under {key} is unreadable: {message}")]
     Corrupt {

@@ -1,0 +1,487 @@
+//! The cluster engine of one worker: creates and tails the four internal logs into one
+//! shared [`View`], sends heartbeats (which hold the [`Lease`]), and offers the herder
+//! the calls it needs to write records and wait until they are read back.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use connect_api::{SourceOffset, SourcePartition};
+use connect_rocketmq::{LogReader, MqConfig, Producer};
+use serde::de::DeserializeOwned;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::assign::TaskKey;
+use super::configs::{ConfigRecord, ConfigState, Outcome};
+use super::lease::Lease;
+use super::log::{tail, wait_applied, LogPos, LogWriter};
+use super::members::{ClusterRecord, Heartbeat, Members};
+use super::positions::{Effect, Fences, PositionRecord};
+use super::statuses::{StatusRecord, Statuses};
+use super::ClusterError;
+use crate::worker_config::ClusterConf;
+
+/// How long a worker waits to read an internal record back after writing it.
+pub const READ_BACK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a starting worker may take to replay the config and offsets logs.
+const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What every worker knows of the cluster, built from the internal logs.
+#[derive(Debug)]
+pub struct View {
+    /// Connectors, task configs, restarts.
+    pub configs: ConfigState,
+    /// Outcome of each connector record, by request id (for the REST call that wrote it).
+    pub outcomes: BTreeMap<String, (i64, Outcome)>,
+    /// Members, leader, assignment.
+    pub members: Members,
+    /// Who may commit for each task.
+    pub fences: Fences,
+    /// Committed offsets: connector → partition → offset.
+    pub offsets: BTreeMap<String, BTreeMap<SourcePartition, SourceOffset>>,
+    /// Commits refused because their writer had lost the task (for logs and tests).
+    pub fenced_commits: u64,
+    /// Latest status report of each worker.
+    pub statuses: Statuses,
+}
+
+/// The engine; shared by the herder and its loops.
+pub struct Engine {
+    me: String,
+    incarnation: u64,
+    rest_url: Mutex<String>,
+    conf: ClusterConf,
+    view: Mutex<View>,
+    lease: Lease,
+    /// Tasks this worker runs now, with their generation (what heartbeats say).
+    claimed: Mutex<BTreeMap<TaskKey, u64>>,
+    changed: Notify,
+    config_log: LogWriter,
+    position_log: LogWriter,
+    status_log: LogWriter,
+    cluster_log: LogWriter,
+    config_applied: watch::Receiver<i64>,
+    positions_applied: watch::Receiver<i64>,
+    cancel: CancellationToken,
+    loops: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("me", &self.me)
+            .field("incarnation", &self.incarnation)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+impl Engine {
+    /// Creates the internal topics if needed, replays the config and offsets logs,
+    /// starts tailing all four logs and heartbeating. Returns once the worker knows
+    /// the cluster's connectors and offsets.
+    pub async fn start(
+        me: &str,
+        conf: ClusterConf,
+        mq: &MqConfig,
+        producer: Producer,
+    ) -> Result<Arc<Self>, ClusterError> {
+        for topic in [
+            &conf.config_topic,
+            &conf.position_topic,
+            &conf.status_topic,
+            &conf.cluster_topic,
+        ] {
+            producer
+                .ensure_topic(topic, 1)
+                .await
+                .map_err(ClusterError::Mq)?;
+        }
+        let group = |what: &str| {
+            let id: String = conf
+                .cluster_id
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            format!("rmq-connect-{id}-{what}")
+        };
+        let config_reader = LogReader::open(mq, &group("config"), &conf.config_topic)
+            .await
+            .map_err(ClusterError::Mq)?;
+        let position_reader = LogReader::open(mq, &group("position"), &conf.position_topic)
+            .await
+            .map_err(ClusterError::Mq)?;
+        let status_reader = LogReader::open(mq, &group("status"), &conf.status_topic)
+            .await
+            .map_err(ClusterError::Mq)?;
+        let cluster_reader = LogReader::open(mq, &group("cluster"), &conf.cluster_topic)
+            .await
+            .map_err(ClusterError::Mq)?;
+
+        // Configs and offsets: the whole log. Membership and status: the recent past.
+        let config_from = config_reader.min_offset().await.map_err(ClusterError::Mq)?;
+        let config_end = config_reader.end_offset().await.map_err(ClusterError::Mq)?;
+        let position_from = position_reader
+            .min_offset()
+            .await
+            .map_err(ClusterError::Mq)?;
+        let position_end = position_reader
+            .end_offset()
+            .await
+            .map_err(ClusterError::Mq)?;
+        let recent =
+            now_ms() - 3 * i64::try_from(conf.session_timeout.as_millis()).unwrap_or(30_000);
+        let cluster_from = cluster_reader
+            .offset_at(recent)
+            .await
+            .map_err(ClusterError::Mq)?;
+        let status_from = status_reader
+            .offset_at(recent)
+            .await
+            .map_err(ClusterError::Mq)?;
+
+        let incarnation = u64::try_from(now_ms()).unwrap_or_default() * 1000
+            + u64::from(std::process::id() % 1000);
+        let session_ms = i64::try_from(conf.session_timeout.as_millis()).unwrap_or(10_000);
+        let (config_tx, config_applied) = watch::channel(config_from);
+        let (position_tx, positions_applied) = watch::channel(position_from);
+        let (status_tx, _) = watch::channel(status_from);
+        let (cluster_tx, _) = watch::channel(cluster_from);
+        let cancel = CancellationToken::new();
+        let cluster_id = conf.cluster_id.clone();
+        let engine = Arc::new(Self {
+            me: me.to_owned(),
+            incarnation,
+            rest_url: Mutex::new(String::new()),
+            lease: Lease::for_session(conf.session_timeout, conf.heartbeat_interval),
+            view: Mutex::new(View {
+                configs: ConfigState::default(),
+                outcomes: BTreeMap::new(),
+                members: Members::new(session_ms),
+                fences: Fences::default(),
+                offsets: BTreeMap::new(),
+                fenced_commits: 0,
+                statuses: Statuses::default(),
+            }),
+            claimed: Mutex::new(BTreeMap::new()),
+            changed: Notify::new(),
+            config_log: LogWriter::new(producer.clone(), &conf.config_topic, &cluster_id),
+            position_log: LogWriter::new(producer.clone(), &conf.position_topic, &cluster_id),
+            status_log: LogWriter::new(producer.clone(), &conf.status_topic, &cluster_id),
+            cluster_log: LogWriter::new(producer, &conf.cluster_topic, &cluster_id),
+            conf,
+            config_applied,
+            positions_applied,
+            cancel: cancel.clone(),
+            loops: Mutex::new(Vec::new()),
+        });
+
+        let loops = vec![
+            engine.spawn_tail(config_reader, config_from, config_tx, Self::on_config),
+            engine.spawn_tail(
+                position_reader,
+                position_from,
+                position_tx,
+                Self::on_position,
+            ),
+            engine.spawn_tail(status_reader, status_from, status_tx, Self::on_status),
+            engine.spawn_tail(cluster_reader, cluster_from, cluster_tx, Self::on_cluster),
+            tokio::spawn(heartbeats(Arc::downgrade(&engine), cancel)),
+        ];
+        engine.lock_loops().extend(loops);
+
+        tracing::info!(
+            cluster = %engine.conf.cluster_id,
+            worker = me,
+            config_records = config_end - config_from,
+            offset_records = position_end - position_from,
+            "replaying the cluster's configs and offsets"
+        );
+        let mut c = engine.config_applied.clone();
+        wait_applied(&mut c, config_end, REPLAY_TIMEOUT).await?;
+        let mut p = engine.positions_applied.clone();
+        wait_applied(&mut p, position_end, REPLAY_TIMEOUT).await?;
+        Ok(engine)
+    }
+
+    fn spawn_tail<R>(
+        self: &Arc<Self>,
+        reader: LogReader,
+        from: i64,
+        applied: watch::Sender<i64>,
+        on: fn(&Self, LogPos, R),
+    ) -> JoinHandle<()>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        let weak = Arc::downgrade(self);
+        let cluster = self.conf.cluster_id.clone();
+        let cancel = self.cancel.clone();
+        tokio::spawn(async move {
+            tail(
+                reader,
+                cluster,
+                from,
+                move |pos, record| {
+                    if let Some(engine) = weak.upgrade() {
+                        on(&engine, pos, record);
+                        engine.changed.notify_waiters();
+                    }
+                },
+                applied,
+                cancel,
+            )
+            .await;
+        })
+    }
+
+    fn on_config(&self, pos: LogPos, record: ConfigRecord) {
+        let mut v = self.view();
+        let outcome = v.configs.apply(pos.offset, &record);
+        if let ConfigRecord::Connector { request, .. } = &record {
+            v.outcomes.insert(request.clone(), (pos.offset, outcome));
+            // Keep the outcomes of recent requests only.
+            while v.outcomes.len() > 1024 {
+                let oldest = v
+                    .outcomes
+                    .iter()
+                    .min_by_key(|(_, (o, _))| *o)
+                    .map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => v.outcomes.remove(&k),
+                    None => break,
+                };
+            }
+        }
+    }
+
+    fn on_position(&self, _pos: LogPos, record: PositionRecord) {
+        let mut v = self.view();
+        let connector = match &record {
+            PositionRecord::Fence { connector, .. }
+            | PositionRecord::Commit { connector, .. }
+            | PositionRecord::Alter { connector, .. }
+            | PositionRecord::Reset { connector } => connector.clone(),
+        };
+        match v.fences.apply(&record) {
+            Effect::None => {}
+            Effect::Change(changes) => {
+                let offsets = v.offsets.entry(connector).or_default();
+                for (p, o) in changes {
+                    match o {
+                        Some(o) => offsets.insert(p, o),
+                        None => offsets.remove(&p),
+                    };
+                }
+            }
+            Effect::Reset => {
+                v.offsets.remove(&connector);
+            }
+            Effect::Fenced { writer, current } => {
+                v.fenced_commits += 1;
+                tracing::info!(
+                    connector = %connector,
+                    writer = %writer.worker,
+                    generation = writer.generation,
+                    owner = ?current.map(|o| o.worker),
+                    "ignored an offset commit from a worker that no longer owns the task"
+                );
+            }
+        }
+    }
+
+    fn on_status(&self, _pos: LogPos, record: StatusRecord) {
+        self.view().statuses.apply(record);
+    }
+
+    fn on_cluster(&self, pos: LogPos, record: ClusterRecord) {
+        self.view().members.apply(&record, pos.store_ms);
+    }
+
+    fn lock_loops(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.loops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The shared view; hold it briefly, never across an `.await`.
+    pub fn view(&self) -> MutexGuard<'_, View> {
+        self.view
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// This worker's id.
+    pub fn me(&self) -> &str {
+        &self.me
+    }
+
+    /// Records where this worker's REST API listens (sent with its heartbeats).
+    pub fn set_rest_url(&self, url: String) {
+        *self
+            .rest_url
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = url;
+    }
+
+    /// This process's incarnation.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
+    /// The cluster settings.
+    pub fn conf(&self) -> &ClusterConf {
+        &self.conf
+    }
+
+    /// The lease on this worker's tasks.
+    pub fn lease(&self) -> &Lease {
+        &self.lease
+    }
+
+    /// Wakes up on every record read from any log.
+    pub fn changed(&self) -> &Notify {
+        &self.changed
+    }
+
+    /// Says which tasks this worker runs (sent with the next heartbeat).
+    pub fn set_claimed(&self, claimed: BTreeMap<TaskKey, u64>) {
+        *self
+            .claimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = claimed;
+    }
+
+    /// Appends a config record and waits until this worker has read it back; returns
+    /// its offset.
+    pub async fn write_config(&self, record: &ConfigRecord) -> Result<i64, ClusterError> {
+        let offset = self.config_log.append(record).await?;
+        let mut applied = self.config_applied.clone();
+        wait_applied(&mut applied, offset + 1, READ_BACK_TIMEOUT).await?;
+        Ok(offset)
+    }
+
+    /// Appends an offsets record and waits until this worker has read it back.
+    pub async fn write_position(&self, record: &PositionRecord) -> Result<i64, ClusterError> {
+        let offset = self.position_log.append(record).await?;
+        let mut applied = self.positions_applied.clone();
+        wait_applied(&mut applied, offset + 1, READ_BACK_TIMEOUT).await?;
+        Ok(offset)
+    }
+
+    /// Appends an offsets record without waiting to read it back (offset commits).
+    pub async fn append_position(&self, record: &PositionRecord) -> Result<i64, ClusterError> {
+        self.position_log.append(record).await
+    }
+
+    /// Waits until every offsets record written so far is read (for REST reads).
+    pub async fn catch_up_positions(&self) -> Result<(), ClusterError> {
+        let end = self.position_log.end_offset().await?;
+        let mut applied = self.positions_applied.clone();
+        wait_applied(&mut applied, end, READ_BACK_TIMEOUT).await
+    }
+
+    /// Publishes this worker's task statuses.
+    pub async fn write_status(&self, record: &StatusRecord) -> Result<i64, ClusterError> {
+        self.status_log.append(record).await
+    }
+
+    /// Appends a cluster record (an assignment, by the leader).
+    pub async fn write_cluster(&self, record: &ClusterRecord) -> Result<i64, ClusterError> {
+        self.cluster_log.append(record).await
+    }
+
+    /// Whether this worker leads now: it holds its lease and is the leader of the view.
+    pub fn leads(&self) -> bool {
+        self.lease.current(Instant::now()).is_some()
+            && self.view().members.leader() == Some(self.me.as_str())
+    }
+
+    fn heartbeat(&self, leaving: bool) -> ClusterRecord {
+        ClusterRecord::Heartbeat(Heartbeat {
+            worker: self.me.clone(),
+            incarnation: self.incarnation,
+            rest_url: self
+                .rest_url
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+            running: if leaving {
+                BTreeMap::new()
+            } else {
+                self.claimed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            },
+            leaving,
+        })
+    }
+
+    /// Leaves the cluster: says so (after the herder stopped every task), gives up the
+    /// lease and stops the loops.
+    pub async fn leave(&self) {
+        self.lease.release();
+        if let Err(e) = self.cluster_log.append(&self.heartbeat(true)).await {
+            tracing::warn!(error = %e, "could not tell the cluster this worker leaves; it times out instead");
+        }
+        self.cancel.cancel();
+        let loops: Vec<_> = self.lock_loops().drain(..).collect();
+        for l in loops {
+            let _ = tokio::time::timeout(Duration::from_secs(5), l).await;
+        }
+    }
+}
+
+/// Sends a heartbeat every interval; each acknowledged one renews the lease.
+async fn heartbeats(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
+    let interval = match engine.upgrade() {
+        Some(e) => e.conf.heartbeat_interval,
+        None => return,
+    };
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        let sent = Instant::now();
+        // Settle the lease first: a worker waking from a freeze ends its old epoch
+        // before this heartbeat can renew anything.
+        engine.lease.current(sent);
+        match engine.cluster_log.append(&engine.heartbeat(false)).await {
+            Ok(_) => {
+                engine.lease.renew(sent, Instant::now());
+                if failing {
+                    tracing::info!("heartbeats acknowledged again");
+                    failing = false;
+                }
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "heartbeat failed; this worker's tasks stop when its lease runs out");
+                    failing = true;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Reading and writing the cluster's internal logs: JSON records wrapped with the
+//! cluster id, appended with an acknowledged send, tailed in order from any offset.
+
+use std::time::Duration;
+
+use connect_rocketmq::{LogReader, OutMessage, Producer};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::ClusterError;
+
+/// Wait after a failed read before the next.
+const READ_RETRY: Duration = Duration::from_millis(500);
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a, R> {
+    cluster: &'a str,
+    #[serde(flatten)]
+    record: &'a R,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn<R> {
+    cluster: String,
+    #[serde(flatten)]
+    record: R,
+}
+
+/// A record's bytes: `{"cluster": "<id>", "type": ..., ...}`.
+pub fn encode<R: Serialize>(cluster: &str, record: &R) -> Result<Vec<u8>, ClusterError> {
+    serde_json::to_vec(&EnvelopeOut { cluster, record }).map_err(ClusterError::Encode)
+}
+
+/// What a record read from a log is.
+#[derive(Debug)]
+pub enum Decoded<R> {
+    /// A record of this cluster.
+    Ours(R),
+    /// A record of another cluster sharing the topic.
+    OtherCluster,
+    /// Not a record this version understands.
+    Unreadable(String),
+}
+
+/// Reads a record's bytes.
+pub fn decode<R: DeserializeOwned>(cluster: &str, body: &[u8]) -> Decoded<R> {
+    #[derive(Deserialize)]
+    struct ClusterOnly {
+        cluster: String,
+    }
+    match serde_json::from_slice::<EnvelopeIn<R>>(body) {
+        Ok(e) if e.cluster == cluster => Decoded::Ours(e.record),
+        Ok(_) => Decoded::OtherCluster,
+        Err(e) => match serde_json::from_slice::<ClusterOnly>(body) {
+            Ok(c) if c.cluster != cluster => Decoded::OtherCluster,
+            _ => Decoded::Unreadable(e.to_string()),
+        },
+    }
+}
+
+/// Appends records of one cluster to one log topic.
+#[derive(Clone)]
+pub struct LogWriter {
+    producer: Producer,
+    topic: String,
+    cluster: String,
+}
+
+impl std::fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogWriter {
+    /// A writer of `cluster`'s records to `topic`.
+    pub fn new(producer: Producer, topic: &str, cluster: &str) -> Self {
+        Self {
+            producer,
+            topic: topic.to_owned(),
+            cluster: cluster.to_owned(),
+        }
+    }
+
+    /// The topic written.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// One past the last record stored.
+    pub async fn end_offset(&self) -> Result<i64, ClusterError> {
+        let end = self
+            .producer
+            .stored_message_count(&self.topic)
+            .await
+            .map_err(ClusterError::Mq)?;
+        Ok(i64::try_from(end).unwrap_or(i64::MAX))
+    }
+
+    /// Appends one record; returns its offset once the broker acknowledged it.
+    pub async fn append<R: Serialize>(&self, record: &R) -> Result<i64, ClusterError> {
+        let body = encode(&self.cluster, record)?;
+        let outcome = self
+            .producer
+            .send_one(OutMessage::new(self.topic.clone(), body))
+            .await
+            .map_err(ClusterError::Mq)?;
+        outcome
+            .queue_offset
+            .and_then(|o| i64::try_from(o).ok())
+            .ok_or_else(|| ClusterError::NoOffset(self.topic.clone()))
+    }
+}
+
+/// Where a record sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPos {
+    /// Offset in the queue.
+    pub offset: i64,
+    /// Broker store time, epoch milliseconds.
+    pub store_ms: i64,
+}
+
+/// Reads `reader` from `from` until `cancel`, handing every record of `cluster` to
+/// `apply` in order and publishing, after each read, the offset up to which everything
+/// was applied. Read errors are logged and retried; unreadable records are logged and
+/// skipped (a newer worker version may write records this one does not know).
+pub async fn tail<R, F>(
+    reader: LogReader,
+    cluster: String,
+    from: i64,
+    mut apply: F,
+    applied: watch::Sender<i64>,
+    cancel: CancellationToken,
+) where
+    R: DeserializeOwned,
+    F: FnMut(LogPos, R) + Send,
+{
+    let mut next = from;
+    let mut failing = false;
+    loop {
+        let batch = tokio::select! {
+            _ = cancel.cancelled() => break,
+            b = reader.read(next, true) => b,
+        };
+        let batch = match batch {
+            Ok(b) => {
+                if failing {
+                    tracing::info!(topic = reader.topic(), "internal topic readable again");
+                    failing = false;
+                }
+                b
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(topic = reader.topic(), error = %e, "cannot read internal topic; retrying");
+                    failing = true;
+                }
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(READ_RETRY) => continue,
+                }
+            }
+        };
+        for r in &batch.records {
+            match decode::<R>(&cluster, &r.body) {
+                Decoded::Ours(record) => apply(
+                    LogPos {
+                        offset: r.offset,
+                        store_ms: r.store_ms,
+                    },
+                    record,
+                ),
+                Decoded::OtherCluster => {}
+                Decoded::Unreadable(e) => tracing::warn!(
+                    topic = reader.topic(),
+                    offset = r.offset,
+                    error = %e,
+                    "skipping an internal record this worker cannot read"
+                ),
+            }
+        }
+        next = batch
+            .records
+            .last()
+            .map_or(batch.next, |r| batch.next.max(r.offset + 1));
+        applied.send_replace(next);
+    }
+    reader.shutdown().await;
+}
+
+/// Waits until `applied` reaches `offset` (exclusive end), up to `timeout`.
+pub async fn wait_applied(
+    applied: &mut watch::Receiver<i64>,
+    offset: i64,
+    timeout: Duration,
+) -> Result<(), ClusterError> {
+    match tokio::time::timeout(timeout, applied.wait_for(|a| *a >= offset)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(_)) => Err(ClusterError::Stopped),
+        Err(_) => Err(ClusterError::Timeout {
+            what: "reading back an internal record",
+            after: timeout,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::positions::PositionRecord;
+
+    #[test]
+    fn records_of_other_clusters_are_told_apart_from_unreadable_ones() {
+        let r = PositionRecord::Reset {
+            connector: "c".into(),
+        };
+        let bytes = encode("A", &r).unwrap();
+        assert!(matches!(decode::<PositionRecord>("A", &bytes), Decoded::Ours(x) if x == r));
+        assert!(matches!(
+            decode::<PositionRecord>("B", &bytes),
+            Decoded::OtherCluster
+        ));
+        assert!(matches!(
+            decode::<PositionRecord>("A", br#"{"cluster":"A","type":"from_the_future"}"#),
+            Decoded::Unreadable(_)
+        ));
+        assert!(matches!(
+            decode::<PositionRecord>("A", b"not json"),
+            Decoded::Unreadable(_)
+        ));
+    }
+}
