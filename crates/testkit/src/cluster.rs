@@ -173,6 +173,95 @@ pub fn tasks_of<'a>(views: &'a [WorkerView], worker_id: &str) -> &'a [TaskRef] {
         .unwrap_or_default()
 }
 
+/// One fence or commit record of a positions topic (`positionStoreTopic`):
+/// `{"cluster", "type", "connector", "task", "owner": {"worker", "generation",
+/// "config_version"}, ...}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositionRecord {
+    /// `type`: `fence` or `commit` (others are not parsed).
+    pub kind: String,
+    /// `connector` and `task`.
+    pub task: TaskRef,
+    /// `owner`, compared as a whole.
+    pub owner: Value,
+}
+
+impl PositionRecord {
+    /// Parses a record body; `None` for anything but a fence or a commit.
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        let v: Value = serde_json::from_slice(body).ok()?;
+        let kind = v["type"].as_str()?;
+        if kind != "fence" && kind != "commit" {
+            return None;
+        }
+        Some(Self {
+            kind: kind.to_owned(),
+            task: TaskRef {
+                connector: v["connector"].as_str()?.to_owned(),
+                task: v["task"].as_u64()?,
+            },
+            owner: v["owner"].clone(),
+        })
+    }
+}
+
+/// What [`stale_commits`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StaleCommits {
+    /// Commits the old owner wrote after it lost the task (`record <n>: <body>`).
+    pub zombies: Vec<String>,
+    /// Tasks of `moved` that no other worker fenced at or after record `from`.
+    pub unfenced: Vec<TaskRef>,
+}
+
+/// Reads the positions topic `records` (bodies, in topic order) for the tasks `moved`
+/// away from worker `old_owner`: each task's *new owner's fence* is its first fence by
+/// another worker at or after record `from`. After it, every commit by `old_owner` for
+/// that task whose `owner` is not the task's latest fence is a zombie commit (a commit
+/// after a later fence of `old_owner` itself, once it got the task back, is fine).
+pub fn stale_commits(
+    records: &[&[u8]],
+    from: usize,
+    old_owner: &str,
+    moved: &[TaskRef],
+) -> StaleCommits {
+    let mut latest: BTreeMap<TaskRef, Value> = BTreeMap::new();
+    let mut lost: Vec<TaskRef> = Vec::new();
+    let mut zombies = Vec::new();
+    for (i, body) in records.iter().enumerate() {
+        let Some(r) = PositionRecord::parse(body) else {
+            continue;
+        };
+        match r.kind.as_str() {
+            "fence" => {
+                if i >= from
+                    && moved.contains(&r.task)
+                    && r.owner["worker"] != old_owner
+                    && !lost.contains(&r.task)
+                {
+                    lost.push(r.task.clone());
+                }
+                latest.insert(r.task, r.owner);
+            }
+            _ if lost.contains(&r.task)
+                && r.owner["worker"] == old_owner
+                && latest.get(&r.task) != Some(&r.owner) =>
+            {
+                zombies.push(format!("record {i}: {}", String::from_utf8_lossy(body)));
+            }
+            _ => {}
+        }
+    }
+    StaleCommits {
+        zombies,
+        unfenced: moved
+            .iter()
+            .filter(|t| !lost.contains(t))
+            .cloned()
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +413,54 @@ mod tests {
                 "{body}: expected {why:?}, got {got:?}"
             );
         }
+    }
+
+    fn record(kind: &str, task: u64, worker: &str, generation: u64) -> Vec<u8> {
+        let mut v = json!({
+            "cluster": "k", "type": kind, "connector": "c", "task": task,
+            "owner": {"worker": worker, "generation": generation, "config_version": 1},
+        });
+        if kind == "commit" {
+            v["offsets"] = json!([["p", 1]]);
+        }
+        v.to_string().into_bytes()
+    }
+
+    #[test]
+    fn a_commit_of_the_old_owner_after_the_new_fence_is_a_zombie_one_before_is_not() {
+        let log = [
+            record("fence", 0, "w1", 1),
+            record("commit", 0, "w1", 1),
+            // The freeze: records from here on.
+            record("commit", 0, "w1", 1), // in transit before the new fence: fine
+            record("fence", 0, "w2", 2),
+            record("commit", 0, "w2", 2),
+            record("commit", 0, "w1", 1), // zombie
+            record("fence", 0, "w1", 3),  // got it back
+            record("commit", 0, "w1", 3), // fine
+        ];
+        let records: Vec<&[u8]> = log.iter().map(Vec::as_slice).collect();
+        let found = stale_commits(&records, 2, "w1", &[t(0)]);
+        assert_eq!(found.unfenced, Vec::<TaskRef>::new());
+        assert_eq!(found.zombies.len(), 1, "{found:?}");
+        assert!(found.zombies[0].starts_with("record 5:"), "{found:?}");
+    }
+
+    #[test]
+    fn a_task_nobody_fenced_after_the_freeze_is_reported_and_other_tasks_are_ignored() {
+        let log = [
+            record("fence", 0, "w1", 1),
+            record("fence", 1, "w1", 1),
+            record("fence", 1, "w3", 2),
+            record("commit", 1, "w1", 1),
+            record("fence", 2, "w2", 2),
+            record("commit", 2, "w1", 1), // not a moved task
+            b"{\"type\": \"alter\", \"connector\": \"c\"}".to_vec(),
+        ];
+        let records: Vec<&[u8]> = log.iter().map(Vec::as_slice).collect();
+        let found = stale_commits(&records, 2, "w1", &[t(0), t(1)]);
+        assert_eq!(found.unfenced, vec![t(0)]);
+        assert_eq!(found.zombies.len(), 1, "{found:?}");
+        assert!(found.zombies[0].starts_with("record 3:"), "{found:?}");
     }
 }
