@@ -41,6 +41,11 @@ const ARRIVAL: Duration = Duration::from_secs(900);
 /// Deadline for a cluster to settle after a start or a rejoin (not a guarantee of the
 /// contract, only a bound on the wait).
 const SETTLE: Duration = Duration::from_secs(90);
+/// Documents per request of the writer that keeps indexing during the disruptions.
+const WRITER_DOCS: u64 = 30;
+/// Pause between two requests of the writer (about 300 documents a second: every task
+/// has new documents at each poll, and a test of several minutes stays sane in size).
+const WRITER_PAUSE: Duration = Duration::from_millis(100);
 /// Lines of each worker's log shown in a failure message.
 const LOG_LINES: usize = 40;
 
@@ -388,8 +393,8 @@ impl Data {
         })
     }
 
-    /// Starts a writer that keeps indexing (50 documents at a time into each index in
-    /// turn, every 50 ms) until stopped.
+    /// Starts a writer that keeps indexing ([`WRITER_DOCS`] documents at a time into each
+    /// index in turn, pausing [`WRITER_PAUSE`] between requests) until stopped.
     fn start_writer(&mut self) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let (es, indices, first) = (self.es.clone(), self.indices.clone(), self.next_seq);
@@ -404,18 +409,21 @@ impl Data {
                 while !stop.load(Ordering::Relaxed) {
                     let index = &indices[round % indices.len()];
                     round += 1;
-                    let docs: Vec<(String, Value)> = (seq..seq + 50)
+                    let docs: Vec<(String, Value)> = (seq..seq + WRITER_DOCS)
                         .map(|s| (format!("d{s}"), small_doc(s)))
                         .collect();
-                    seq += 50;
+                    seq += WRITER_DOCS;
                     es.bulk_index(index, &docs).await?;
                     keys.extend(docs.iter().map(|(id, _)| format!("{index}/{id}")));
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::time::sleep(WRITER_PAUSE).await;
                 }
                 Ok::<_, anyhow::Error>(keys)
             }
         });
-        Writer { stop, handle }
+        Writer {
+            stop,
+            handle: Some(handle),
+        }
     }
 
     /// Indexes `n` more documents into the first index and makes them searchable;
@@ -430,10 +438,27 @@ impl Data {
         self.es.refresh(&index).await.unwrap();
         docs.iter().map(|(id, _)| format!("{index}/{id}")).collect()
     }
+}
 
-    async fn delete(&self) {
-        for index in &self.indices {
-            self.es.delete_index(index).await.unwrap();
+impl Drop for Data {
+    /// Deletes the indices, also when the test panicked (on a thread of its own: drop
+    /// cannot await, and may run inside the test's runtime).
+    fn drop(&mut self) {
+        let (es, indices) = (self.es.clone(), std::mem::take(&mut self.indices));
+        let deleted = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                for index in &indices {
+                    es.delete_index(index).await?;
+                }
+                Ok::<_, anyhow::Error>(())
+            })
+        })
+        .join();
+        if !matches!(deleted, Ok(Ok(()))) {
+            eprintln!("could not delete the test indices {:?}", self.prefix);
         }
     }
 }
@@ -441,14 +466,25 @@ impl Data {
 /// A background writer (see [`Data::start_writer`]).
 struct Writer {
     stop: Arc<AtomicBool>,
-    handle: tokio::task::JoinHandle<anyhow::Result<Vec<String>>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<Vec<String>>>>,
 }
 
 impl Writer {
     /// Stops it; returns the keys of every document it indexed.
-    async fn stop(self) -> Vec<String> {
+    async fn stop(mut self) -> Vec<String> {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.await.unwrap().unwrap()
+        let handle = self.handle.take().expect("a running writer");
+        handle.await.unwrap().unwrap()
+    }
+}
+
+impl Drop for Writer {
+    /// A test that panicked leaves no writer behind (it would re-create deleted indices).
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
     }
 }
 
@@ -458,11 +494,12 @@ impl Writer {
 /// A running streaming test: 3 workers, 102,000 documents in 6 indices, the connector
 /// created through w1 and balanced, arrivals counted, a writer running.
 struct Stream {
+    // Dropped in this order when a test panics: writer, then workers, then indices.
+    writer: Option<Writer>,
     cluster: Cluster,
+    counter: KeyCounter,
     data: Data,
     connector: String,
-    counter: KeyCounter,
-    writer: Option<Writer>,
 }
 
 impl Stream {
@@ -540,7 +577,7 @@ impl Stream {
 
     async fn cleanup(self) {
         self.counter.stop().await;
-        self.data.delete().await;
+        drop(self.data);
     }
 }
 
@@ -1036,7 +1073,7 @@ async fn a_connector_created_on_one_worker_runs_pauses_through_a_second_and_is_d
         )
         .await;
     counter.stop().await;
-    data.delete().await;
+    drop(data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
