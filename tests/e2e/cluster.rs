@@ -257,17 +257,17 @@ impl Cluster {
         self.check(r)
     }
 
-    /// Waits until `check` holds on every live worker.
+    /// Waits until `check` succeeds on every live worker (its error says what it saw).
     async fn wait_everywhere<'a, F, Fut>(&'a self, what: &str, timeout: Duration, check: F)
     where
         F: Fn(&'a WorkerProcess) -> Fut,
-        Fut: std::future::Future<Output = anyhow::Result<bool>> + 'a,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + 'a,
     {
         let r = eventually(timeout, what, || async {
             for w in self.live_workers() {
-                if !check(w).await? {
-                    anyhow::bail!("not yet on {}", w.worker_id());
-                }
+                check(w)
+                    .await
+                    .map_err(|e| e.context(format!("on {}", w.worker_id())))?;
             }
             Ok(Some(()))
         })
@@ -966,7 +966,11 @@ async fn a_connector_created_on_one_worker_runs_pauses_through_a_second_and_is_d
                     let listed = list
                         .as_array()
                         .is_some_and(|l| l.iter().any(|n| n == connector.as_str()));
-                    Ok(code == 200 && body["config"]["es.index"] == index && listed)
+                    anyhow::ensure!(
+                        code == 200 && body["config"]["es.index"] == index && listed,
+                        "GET /connectors/{connector}: HTTP {code} {body}; GET /connectors: {list}"
+                    );
+                    Ok(())
                 }
             },
         )
@@ -986,10 +990,14 @@ async fn a_connector_created_on_one_worker_runs_pauses_through_a_second_and_is_d
                 async move {
                     let (code, st) = w.get(&path).await?;
                     let tasks = st["tasks"].as_array().cloned().unwrap_or_default();
-                    Ok(code == 200
-                        && st["connector"]["state"] == "RUNNING"
-                        && tasks.len() == 3
-                        && tasks.iter().all(|t| t["state"] == "RUNNING"))
+                    anyhow::ensure!(
+                        code == 200
+                            && st["connector"]["state"] == "RUNNING"
+                            && tasks.len() == 3
+                            && tasks.iter().all(|t| t["state"] == "RUNNING"),
+                        "status: HTTP {code} {st}"
+                    );
+                    Ok(())
                 }
             },
         )
@@ -1014,10 +1022,14 @@ async fn a_connector_created_on_one_worker_runs_pauses_through_a_second_and_is_d
                 async move {
                     let (code, st) = w.get(&path).await?;
                     let tasks = st["tasks"].as_array().cloned().unwrap_or_default();
-                    Ok(code == 200
-                        && st["connector"]["state"] == "PAUSED"
-                        && tasks.len() == 3
-                        && tasks.iter().all(|t| t["state"] == "PAUSED"))
+                    anyhow::ensure!(
+                        code == 200
+                            && st["connector"]["state"] == "PAUSED"
+                            && tasks.len() == 3
+                            && tasks.iter().all(|t| t["state"] == "PAUSED"),
+                        "status: HTTP {code} {st}"
+                    );
+                    Ok(())
                 }
             },
         )
@@ -1067,7 +1079,13 @@ async fn a_connector_created_on_one_worker_runs_pauses_through_a_second_and_is_d
                     let assigned = views
                         .iter()
                         .any(|v| v.tasks.iter().any(|t| t.connector == connector));
-                    Ok(code == 404 && status_code == 404 && !listed && !assigned)
+                    anyhow::ensure!(
+                        code == 404 && status_code == 404 && !listed && !assigned,
+                        "GET /connectors/{connector}: HTTP {code}, its status: HTTP \
+                         {status_code}, GET /connectors: {list}, its tasks in GET /workers: \
+                         {assigned}"
+                    );
+                    Ok(())
                 }
             },
         )
