@@ -34,8 +34,6 @@ const PER_INDEX: u64 = 17_000;
 const BATCH: u64 = 500;
 /// `maxInFlightBatches` of the workers (set explicitly in their conf).
 const MAX_IN_FLIGHT: u64 = 4;
-/// Worker conf lines of every test: offsets committed after every acknowledged batch.
-const WORKER_CONF: &str = "offsetCommitIntervalMs=0\nmaxInFlightBatches=4\n";
 /// Deadline for every document to arrive (debug build on a small shared machine).
 const ARRIVAL: Duration = Duration::from_secs(900);
 /// Deadline for a cluster to settle after a start or a rejoin (not a guarantee of the
@@ -48,6 +46,12 @@ const WRITER_DOCS: u64 = 30;
 const WRITER_PAUSE: Duration = Duration::from_millis(100);
 /// Lines of each worker's log shown in a failure message.
 const LOG_LINES: usize = 40;
+
+/// Worker conf lines of every test: offsets committed after every acknowledged batch, at
+/// most [`MAX_IN_FLIGHT`] batches in flight per task.
+fn worker_conf() -> String {
+    format!("offsetCommitIntervalMs=0\nmaxInFlightBatches={MAX_IN_FLIGHT}\n")
+}
 
 // ---------------------------------------------------------------------------------------
 // A cluster of worker processes.
@@ -84,7 +88,7 @@ impl Cluster {
             &self.root.path().join(&id),
             &id,
             &self.conf,
-            WORKER_CONF,
+            &worker_conf(),
         )
         .await
         .unwrap_or_else(|e| panic!("worker {id} did not start: {e:#}\n{}", self.logs()));
