@@ -5,6 +5,7 @@
 //! `distribution/bin/rmq-services`. Names are unique per call so tests never share an
 //! index, topic or connector. Waits poll with a deadline instead of sleeping.
 
+pub mod cluster;
 pub mod es;
 pub mod services;
 pub mod topic;

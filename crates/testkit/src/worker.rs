@@ -1,4 +1,5 @@
-//! A real `rmq-connect standalone` process driven over its REST API.
+//! A real `rmq-connect standalone` or `rmq-connect distributed` process driven over its
+//! REST API.
 //!
 //! The binary is taken from `RMQ_CONNECT_BIN`, or `target/debug/rmq-connect` of this
 //! workspace (`tests/run` builds it first).
@@ -11,6 +12,12 @@ use anyhow::{bail, Context};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
+
+use crate::cluster::ClusterConf;
+
+/// Longest a REST request may take: a frozen (SIGSTOPped) or hung worker makes the
+/// request fail instead of blocking the test for ever.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `rmq-connect` binary to run.
 pub fn binary() -> anyhow::Result<PathBuf> {
@@ -37,12 +44,26 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-/// A standalone worker process with its own store, conf and log file.
+/// A worker process (standalone or distributed) with its own store, conf and log file.
 pub struct WorkerProcess {
     child: Option<Child>,
     dir: PathBuf,
     port: u16,
     http: reqwest::Client,
+    launch: Launch,
+}
+
+/// What a worker was started with, kept so that [`WorkerProcess::restart`] can start it
+/// again the same way.
+struct Launch {
+    worker_id: String,
+    /// `standalone` or `distributed`.
+    mode: &'static str,
+    /// Connector files (standalone only).
+    connector_files: Vec<PathBuf>,
+    /// Conf lines written after the common ones.
+    extra_conf: String,
+    env: Vec<(String, String)>,
 }
 
 impl WorkerProcess {
@@ -66,43 +87,50 @@ impl WorkerProcess {
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let port = free_port()?;
-        let conf = dir.join("worker.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "workerId={worker_id}\nhttpPort={port}\nstorePathRootDir={}\nnamesrvAddr={}\n{extra_conf}\n",
-                dir.join("store").display(),
-                crate::namesrv_addr()
-            ),
-        )?;
-        let mut args = vec![
-            "standalone".to_owned(),
-            "-c".to_owned(),
-            conf.display().to_string(),
-        ];
+        let mut connector_files = Vec::new();
         for (name, config) in connectors {
             let path = dir.join(format!("{name}.json"));
             std::fs::write(&path, serde_json::to_vec_pretty(config)?)?;
-            args.push(path.display().to_string());
+            connector_files.push(path);
         }
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("worker.log"))?;
-        let child = Command::new(binary()?)
-            .args(&args)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("cannot start rmq-connect")?;
-        let token = extra_conf
+        let launch = Launch {
+            worker_id: worker_id.to_owned(),
+            mode: "standalone",
+            connector_files,
+            extra_conf: extra_conf.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        Self::launch(dir, free_port()?, launch).await
+    }
+
+    /// Starts `rmq-connect distributed` as worker `worker_id` of `cluster`, its files
+    /// under `dir` (conf, `store/`, `worker.log`), on a free port, with `extra_conf`
+    /// lines after the cluster's. Returns once `GET /health` is 200 (the worker joined).
+    pub async fn start_distributed(
+        dir: &Path,
+        worker_id: &str,
+        cluster: &ClusterConf,
+        extra_conf: &str,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let launch = Launch {
+            worker_id: worker_id.to_owned(),
+            mode: "distributed",
+            connector_files: Vec::new(),
+            extra_conf: format!("{}{extra_conf}", cluster.to_conf_lines()),
+            env: Vec::new(),
+        };
+        Self::launch(dir, free_port()?, launch).await
+    }
+
+    /// Writes the conf, spawns the process (its output appended to `worker.log`) and
+    /// waits until it is ready.
+    async fn launch(dir: &Path, port: u16, launch: Launch) -> anyhow::Result<Self> {
+        let token = launch
+            .extra_conf
             .lines()
             .find_map(|l| l.trim().strip_prefix("rest.auth.token="))
             .map(str::trim);
@@ -114,15 +142,84 @@ impl WorkerProcess {
             );
         }
         let mut w = Self {
-            child: Some(child),
+            child: None,
             dir: dir.to_path_buf(),
             port,
             http: reqwest::Client::builder()
                 .default_headers(headers)
+                .timeout(REQUEST_TIMEOUT)
                 .build()?,
+            launch,
         };
+        w.spawn()?;
         w.wait_ready(Duration::from_secs(60)).await?;
         Ok(w)
+    }
+
+    /// Writes `worker.conf` for the current port and spawns the process.
+    fn spawn(&mut self) -> anyhow::Result<()> {
+        let l = &self.launch;
+        let conf = self.dir.join("worker.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "workerId={}\nhttpPort={}\nstorePathRootDir={}\nnamesrvAddr={}\n{}\n",
+                l.worker_id,
+                self.port,
+                self.dir.join("store").display(),
+                crate::namesrv_addr(),
+                l.extra_conf
+            ),
+        )?;
+        let mut args = vec![
+            l.mode.to_owned(),
+            "-c".to_owned(),
+            conf.display().to_string(),
+        ];
+        args.extend(l.connector_files.iter().map(|p| p.display().to_string()));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("worker.log"))?;
+        let child = Command::new(binary()?)
+            .args(&args)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .envs(l.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start rmq-connect")?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Starts the worker again after it exited (SIGTERM, kill -9), with the same
+    /// directory (store, log appended) and conf, on the same port if it is still free
+    /// (a new free port otherwise, so [`WorkerProcess::url`] may change).
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if self.is_running() {
+            bail!("worker {} is still running", self.launch.worker_id);
+        }
+        self.child = None;
+        if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_err() {
+            self.port = free_port()?;
+        }
+        self.spawn()?;
+        self.wait_ready(Duration::from_secs(60)).await
+    }
+
+    /// The `workerId` it was started with.
+    pub fn worker_id(&self) -> &str {
+        &self.launch.worker_id
+    }
+
+    /// Its directory (conf, store, log).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The REST base URL.
@@ -157,7 +254,7 @@ impl WorkerProcess {
                 if let Some(status) = child.try_wait()? {
                     bail!(
                         "rmq-connect exited during start-up ({status}); log:\n{}",
-                        self.log()
+                        self.log_tail(200)
                     );
                 }
             }
@@ -169,7 +266,7 @@ impl WorkerProcess {
             if Instant::now() >= deadline {
                 bail!(
                     "rmq-connect not ready after {timeout:?}; log:\n{}",
-                    self.log()
+                    self.log_tail(200)
                 );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -242,6 +339,16 @@ impl WorkerProcess {
     pub async fn terminate(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
         self.signal(Signal::SIGTERM)?;
         self.wait_exit(timeout).await
+    }
+
+    /// Sends SIGSTOP: the process freezes (no heartbeat, no I/O) until [`Self::thaw`].
+    pub fn freeze(&self) -> anyhow::Result<()> {
+        self.signal(Signal::SIGSTOP)
+    }
+
+    /// Sends SIGCONT to a frozen process.
+    pub fn thaw(&self) -> anyhow::Result<()> {
+        self.signal(Signal::SIGCONT)
     }
 
     /// Sends SIGKILL and waits for the exit.
