@@ -59,7 +59,9 @@ fn worker_conf() -> String {
 /// The workers of one test cluster (live or not), their conf and directory.
 struct Cluster {
     conf: ClusterConf,
-    root: tempfile::TempDir,
+    root: std::path::PathBuf,
+    /// Removes `root` at the end (absent when RMQ_TESTS_KEEP_DIRS is set).
+    _guard: Option<tempfile::TempDir>,
     workers: Vec<WorkerProcess>,
     /// Whether each worker is meant to be live (not killed, stopped or frozen).
     live: Vec<bool>,
@@ -68,9 +70,19 @@ struct Cluster {
 impl Cluster {
     /// Starts `n` distributed workers `w1`..`wn`, one after the other.
     async fn start(tag: &str, n: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // RMQ_TESTS_KEEP_DIRS=1 keeps the workers' logs and stores for a look afterwards.
+        let (root, guard) = if std::env::var_os("RMQ_TESTS_KEEP_DIRS").is_some() {
+            let kept = dir.keep();
+            println!("worker directories kept in {}", kept.display());
+            (kept, None)
+        } else {
+            (dir.path().to_path_buf(), Some(dir))
+        };
         let mut c = Cluster {
             conf: ClusterConf::unique(tag),
-            root: tempfile::tempdir().unwrap(),
+            root,
+            _guard: guard,
             workers: Vec::new(),
             live: Vec::new(),
         };
@@ -84,14 +96,10 @@ impl Cluster {
     async fn add_worker(&mut self) -> usize {
         let i = self.workers.len();
         let id = format!("w{}", i + 1);
-        let w = WorkerProcess::start_distributed(
-            &self.root.path().join(&id),
-            &id,
-            &self.conf,
-            &worker_conf(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("worker {id} did not start: {e:#}\n{}", self.logs()));
+        let w =
+            WorkerProcess::start_distributed(&self.root.join(&id), &id, &self.conf, &worker_conf())
+                .await
+                .unwrap_or_else(|e| panic!("worker {id} did not start: {e:#}\n{}", self.logs()));
         self.workers.push(w);
         self.live.push(true);
         i
@@ -1101,7 +1109,7 @@ async fn get_workers_of_a_standalone_worker_lists_that_one_worker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
-async fn get_cluster_info_on_every_worker_lists_the_live_worker_ids_and_drops_a_killed_one() {
+async fn get_cluster_info_on_every_worker_lists_the_live_workers_and_drops_a_killed_one() {
     let mut cluster = Cluster::start("cinfo", 3).await;
     // All three, then the two left after a kill -9 (waiting up to the failover bound
     // plus 30 s: the contract gives this listing no bound of its own).
@@ -1111,20 +1119,28 @@ async fn get_cluster_info_on_every_worker_lists_the_live_worker_ids_and_drops_a_
         }
         let mut ids = cluster.live_ids();
         ids.sort();
-        let what = format!("GET /getClusterInfo = a JSON array of the live worker ids {ids:?}");
+        let what = format!(
+            "GET /getClusterInfo = {{\"mode\":\"distributed\",\"workers\":[{{\"worker_id\",..}}]}} \
+             listing the live worker ids {ids:?}"
+        );
         let bound = failover_bound(&cluster.conf) + Duration::from_secs(30);
         cluster
             .wait_everywhere(&what, bound, |w| {
                 let ids = ids.clone();
                 async move {
                     let (code, body) = w.get("/getClusterInfo").await?;
-                    let listed: Option<Vec<String>> = serde_json::from_value(body.clone()).ok();
-                    let listed = listed.map(|mut l| {
+                    let listed: Option<Vec<String>> = body["workers"].as_array().map(|ws| {
+                        let mut l: Vec<String> = ws
+                            .iter()
+                            .filter_map(|w| w["worker_id"].as_str().map(str::to_owned))
+                            .collect();
                         l.sort();
                         l
                     });
                     anyhow::ensure!(
-                        code == 200 && listed.as_ref() == Some(&ids),
+                        code == 200
+                            && body["mode"] == "distributed"
+                            && listed.as_ref() == Some(&ids),
                         "HTTP {code}: {body}"
                     );
                     Ok(())

@@ -31,8 +31,9 @@ use crate::validate;
 pub const LOG_LONG_POLL: Duration = Duration::from_secs(2);
 /// Records fetched per read at most.
 const MAX_READ: i32 = 256;
-/// Slack added to a read's own timeout before it is abandoned locally.
-const READ_GUARD_SLACK: Duration = Duration::from_secs(5);
+/// Time a parked read may take beyond its suspend (the broker checks parked reads
+/// every 5 s by default).
+const READ_GUARD_SLACK: Duration = Duration::from_secs(6);
 
 /// One record of a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +86,9 @@ impl LogReader {
             .consumer_group(group)
             .name_server_addr(cfg.namesrv_list())
             .broker_suspend_max_time(LOG_LONG_POLL)
-            .consumer_timeout_when_suspend(LOG_LONG_POLL + Duration::from_secs(3))
+            // The broker looks at parked reads every few seconds (and at once when a
+            // record arrives): leave it time beyond the suspend itself.
+            .consumer_timeout_when_suspend(LOG_LONG_POLL + READ_GUARD_SLACK)
             .consumer_pull_timeout(cfg.admin_timeout);
         if let Some(hook) = acl_hook(cfg) {
             builder = builder.rpc_hook(hook);
@@ -187,7 +190,7 @@ impl LogReader {
                 boxed(self.consumer.pull(&self.queue, "*", from, MAX_READ)).await
             }
         };
-        let guard = LOG_LONG_POLL + READ_GUARD_SLACK;
+        let guard = LOG_LONG_POLL + READ_GUARD_SLACK * 2;
         let result = match tokio::time::timeout(guard, fut).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return Err(MqError::from_client("log read", &e)),

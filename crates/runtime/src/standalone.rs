@@ -102,6 +102,7 @@ impl StandaloneWorker {
             }
         };
 
+        herder.set_rest_url(format!("http://{rest_addr}"));
         let resumed = herder
             .resume_stored()
             .await

@@ -17,7 +17,7 @@ use super::assign::TaskKey;
 use super::configs::{ConfigRecord, ConfigState, Outcome};
 use super::lease::Lease;
 use super::log::{tail, wait_applied, LogPos, LogWriter};
-use super::members::{ClusterRecord, Heartbeat, Members};
+use super::members::{Claim, ClusterRecord, Heartbeat, Members};
 use super::positions::{Effect, Fences, PositionRecord};
 use super::statuses::{StatusRecord, Statuses};
 use super::ClusterError;
@@ -421,12 +421,17 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone(),
             running: if leaving {
-                BTreeMap::new()
+                Vec::new()
             } else {
                 self.claimed
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone()
+                    .iter()
+                    .map(|(task, generation)| Claim {
+                        task: task.clone(),
+                        generation: *generation,
+                    })
+                    .collect()
             },
             leaving,
         })

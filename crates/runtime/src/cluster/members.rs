@@ -23,10 +23,20 @@ pub struct Heartbeat {
     /// Where its REST API answers (`http://host:port`), for `GET /workers`.
     pub rest_url: String,
     /// Tasks it runs now, with the generation each was given in.
-    pub running: BTreeMap<TaskKey, u64>,
+    pub running: Vec<Claim>,
     /// Set by a worker that is stopping cleanly and has stopped its tasks.
     #[serde(default)]
     pub leaving: bool,
+}
+
+/// A task a worker runs (JSON object keys must be strings, so claims are a list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The task.
+    #[serde(flatten)]
+    pub task: TaskKey,
+    /// The generation it was given in.
+    pub generation: u64,
 }
 
 /// The leader's decision: who runs what.
@@ -124,7 +134,11 @@ impl Members {
                         joined_ms,
                         last_seen_ms: store_ms,
                         rest_url: hb.rest_url.clone(),
-                        running: hb.running.clone(),
+                        running: hb
+                            .running
+                            .iter()
+                            .map(|c| (c.task.clone(), c.generation))
+                            .collect(),
                         leaving: hb.leaving,
                     },
                 );
@@ -218,9 +232,49 @@ mod tests {
             worker: worker.into(),
             incarnation,
             rest_url: format!("http://{worker}"),
-            running: BTreeMap::new(),
+            running: Vec::new(),
             leaving: false,
         })
+    }
+
+    #[test]
+    fn heartbeats_with_claims_encode_as_json_and_come_back() {
+        let record = ClusterRecord::Heartbeat(Heartbeat {
+            worker: "w1".into(),
+            incarnation: 7,
+            rest_url: "http://127.0.0.1:1".into(),
+            running: vec![Claim {
+                task: TaskKey::new("c", 2),
+                generation: 3,
+            }],
+            leaving: false,
+        });
+        let bytes = crate::cluster::log::encode("k", &record).unwrap();
+        match crate::cluster::log::decode::<ClusterRecord>("k", &bytes) {
+            crate::cluster::log::Decoded::Ours(back) => assert_eq!(back, record),
+            other => panic!("{other:?}"),
+        }
+        let mut m = Members::new(SESSION);
+        m.apply(&record, 1_000);
+        assert_eq!(m.running_elsewhere(&TaskKey::new("c", 2), "w2"), ["w1"]);
+    }
+
+    #[test]
+    fn assignments_encode_as_json_and_come_back() {
+        let mut assignment = Assignment::new();
+        assignment.insert("w1".into(), [TaskKey::new("c", 0)].into());
+        let record = ClusterRecord::Assignment(AssignmentRecord {
+            generation: 1,
+            leader: "w1".into(),
+            incarnations: [("w1".to_string(), 5)].into(),
+            assignment,
+            config_offset: 3,
+        });
+        let bytes = crate::cluster::log::encode("k", &record).unwrap();
+        assert!(matches!(
+            crate::cluster::log::decode::<ClusterRecord>("k", &bytes),
+            crate::cluster::log::Decoded::Ours(back) if back == record
+        ));
     }
 
     #[test]

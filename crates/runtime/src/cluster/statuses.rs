@@ -90,7 +90,7 @@ mod tests {
                 worker: worker.into(),
                 incarnation: 1,
                 rest_url: String::new(),
-                running: BTreeMap::new(),
+                running: Vec::new(),
                 leaving: false,
             }),
             at,
