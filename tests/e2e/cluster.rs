@@ -788,6 +788,66 @@ async fn three_rounds_of_rolling_sigterm_restarts_lose_no_document_and_duplicate
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
+async fn a_worker_whose_disk_is_lost_comes_back_from_the_topics_alone_losing_and_duplicating_nothing(
+) {
+    let mut s = Stream::start("cdisk", 3).await;
+    let bound = failover_bound(&s.cluster.conf);
+    s.cluster
+        .wait_balanced(&s.connector, INDICES as u64, SETTLE)
+        .await;
+    s.wait_arrived(1_000).await;
+    // Stop w2 cleanly, then lose its whole store: it comes back with nothing local.
+    s.cluster.terminate(1).await;
+    let store = s.cluster.workers[1].dir().join("store");
+    assert!(store.exists(), "{} should exist", store.display());
+    std::fs::remove_dir_all(&store).unwrap();
+    let survivors = s.cluster.live_ids();
+    let all = task_refs(&s.connector, INDICES as u64);
+    s.cluster
+        .wait_moved(
+            &s.connector,
+            &all,
+            &survivors,
+            Instant::now(),
+            bound + Duration::from_secs(30),
+        )
+        .await;
+    s.cluster.restart(1).await;
+    let (_, balanced) = s
+        .cluster
+        .wait_balanced(&s.connector, INDICES as u64, SETTLE)
+        .await;
+    println!("w2 with an empty store: back and balanced {balanced:?} after its restart");
+    // Its connector, tasks and offsets came from the topics: it answers for them.
+    let (code, body) = s.cluster.workers[1]
+        .get(&format!("/connectors/{}/offsets", s.connector))
+        .await
+        .unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body["offsets"].as_array().is_some_and(|o| !o.is_empty()),
+        "a fresh worker must know the committed offsets: {body}"
+    );
+    s.wait_arrived(1_000).await;
+    let (d, counts) = s.finish().await;
+    let examples: Vec<(&String, u32)> = d
+        .duplicated_keys
+        .iter()
+        .take(10)
+        .map(|k| (k, counts[k]))
+        .collect();
+    assert_eq!(
+        d.duplicates,
+        0,
+        "documents duplicated around a clean stop and a fresh start: {} keys, e.g. {examples:?}\n{}",
+        d.duplicated_keys.len(),
+        s.cluster.logs()
+    );
+    s.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn a_worker_frozen_past_the_session_timeout_loses_its_tasks_commits_nothing_for_them_and_rejoins(
 ) {
     let mut s = Stream::start("cstop", 3).await;

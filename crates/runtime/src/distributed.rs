@@ -4,13 +4,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use connect_rocketmq::MqConfig;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
+use crate::cluster::cache::ClusterCache;
 use crate::cluster::engine::Engine;
 use crate::error::RuntimeError;
 use crate::herder::{DistributedHerder, Herder};
 use crate::registry::PluginRegistry;
+use crate::rest::RestServer;
 use crate::sink::{MessageSink, RocketMqSink};
 use crate::task_loop::LoopSettings;
 use crate::worker_config::WorkerConfig;
@@ -19,9 +19,7 @@ use crate::worker_config::WorkerConfig;
 pub struct DistributedWorker {
     herder: Arc<DistributedHerder>,
     sink: Arc<RocketMqSink>,
-    rest_addr: SocketAddr,
-    rest_shutdown: CancellationToken,
-    rest: JoinHandle<Result<(), RuntimeError>>,
+    rest: RestServer,
 }
 
 impl DistributedWorker {
@@ -41,11 +39,14 @@ impl DistributedWorker {
                 .await
                 .map_err(|e| RuntimeError::Producer(e.to_string()))?,
         );
+        let cache = ClusterCache::open(&cfg.store_path, &cfg.cluster)
+            .map_err(|e| RuntimeError::Cluster(e.to_string()))?;
         let engine = Engine::start(
             &cfg.worker_id,
             cfg.cluster.clone(),
             &mq,
             sink.producer().clone(),
+            cache,
         )
         .await
         .map_err(|e| RuntimeError::Cluster(e.to_string()))?;
@@ -63,43 +64,21 @@ impl DistributedWorker {
             settings,
         );
 
-        let rest_shutdown = CancellationToken::new();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let addr = SocketAddr::new(cfg.http_host, cfg.http_port);
-        crate::rest::auth::warn_if_exposed(&cfg);
-        let rest = tokio::spawn(crate::rest::serve(
-            herder.clone() as Arc<dyn Herder>,
-            cfg.rest_auth_token.clone().map(Arc::new),
-            addr,
-            rest_shutdown.clone(),
-            tx,
-        ));
-        let rest_addr = match rx.await {
-            Ok(a) => a,
-            Err(_) => {
+        let rest = match RestServer::start(herder.clone() as Arc<dyn Herder>, &cfg).await {
+            Ok(r) => r,
+            Err(e) => {
                 herder.shutdown().await;
-                return Err(match rest.await {
-                    Ok(Err(e)) => e,
-                    _ => RuntimeError::Bind {
-                        addr,
-                        source: std::io::Error::other("REST server ended at start-up"),
-                    },
-                });
+                return Err(e);
             }
         };
+        let rest_addr = rest.addr();
         engine.set_rest_url(format!("http://{rest_addr}"));
-        Ok(Self {
-            herder,
-            sink,
-            rest_addr,
-            rest_shutdown,
-            rest,
-        })
+        Ok(Self { herder, sink, rest })
     }
 
     /// Where the REST API listens.
     pub fn rest_addr(&self) -> SocketAddr {
-        self.rest_addr
+        self.rest.addr()
     }
 
     /// The herder.
@@ -111,12 +90,7 @@ impl DistributedWorker {
     /// it leaves (its tasks move at once), then stops the REST API and the producer.
     pub async fn shutdown(self) {
         self.herder.shutdown().await;
-        self.rest_shutdown.cancel();
-        match self.rest.await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "REST server ended with an error"),
-            Err(e) => tracing::warn!(error = %e, "REST server task failed"),
-            Ok(Ok(())) => {}
-        }
+        self.rest.stop().await;
         drop(self.herder);
         match Arc::try_unwrap(self.sink) {
             Ok(sink) => sink.shutdown().await,

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use connect_api::ConfigMap;
 use connect_rocketmq::MqConfig;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::error::RuntimeError;
 use crate::herder::{Herder, PutMode, StandaloneHerder};
 use crate::registry::PluginRegistry;
+use crate::rest::RestServer;
 use crate::sink::{MessageSink, RocketMqSink};
 use crate::store::SledStore;
 use crate::task_loop::LoopSettings;
@@ -20,9 +19,7 @@ use crate::worker_config::WorkerConfig;
 pub struct StandaloneWorker {
     herder: Arc<StandaloneHerder>,
     sink: Arc<RocketMqSink>,
-    rest_addr: SocketAddr,
-    rest_shutdown: CancellationToken,
-    rest: JoinHandle<Result<(), RuntimeError>>,
+    rest: RestServer,
 }
 
 /// Why the worker could not start.
@@ -77,31 +74,8 @@ impl StandaloneWorker {
             settings,
         );
 
-        let rest_shutdown = CancellationToken::new();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let addr = SocketAddr::new(cfg.http_host, cfg.http_port);
-        crate::rest::auth::warn_if_exposed(&cfg);
-        let rest = tokio::spawn(crate::rest::serve(
-            herder.clone() as Arc<dyn Herder>,
-            cfg.rest_auth_token.clone().map(Arc::new),
-            addr,
-            rest_shutdown.clone(),
-            tx,
-        ));
-        let rest_addr = match rx.await {
-            Ok(a) => a,
-            Err(_) => {
-                return Err(match rest.await {
-                    Ok(Err(e)) => e.into(),
-                    _ => RuntimeError::Bind {
-                        addr,
-                        source: std::io::Error::other("REST server ended at start-up"),
-                    }
-                    .into(),
-                })
-            }
-        };
-
+        let rest = RestServer::start(herder.clone() as Arc<dyn Herder>, &cfg).await?;
+        let rest_addr = rest.addr();
         herder.set_rest_url(format!("http://{rest_addr}"));
         let resumed = herder
             .resume_stored()
@@ -118,18 +92,12 @@ impl StandaloneWorker {
                 })?;
         }
         herder.set_ready();
-        Ok(Self {
-            herder,
-            sink,
-            rest_addr,
-            rest_shutdown,
-            rest,
-        })
+        Ok(Self { herder, sink, rest })
     }
 
     /// Where the REST API listens.
     pub fn rest_addr(&self) -> SocketAddr {
-        self.rest_addr
+        self.rest.addr()
     }
 
     /// The herder.
@@ -141,12 +109,7 @@ impl StandaloneWorker {
     /// the producer.
     pub async fn shutdown(self) {
         self.herder.shutdown().await;
-        self.rest_shutdown.cancel();
-        match self.rest.await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "REST server ended with an error"),
-            Err(e) => tracing::warn!(error = %e, "REST server task failed"),
-            Ok(Ok(())) => {}
-        }
+        self.rest.stop().await;
         drop(self.herder);
         match Arc::try_unwrap(self.sink) {
             Ok(sink) => sink.shutdown().await,

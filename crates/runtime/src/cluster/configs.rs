@@ -73,7 +73,7 @@ pub enum ConfigRecord {
 }
 
 /// A connector's split into tasks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskConfigs {
     /// The log offset of the task-configs record.
     pub version: i64,
@@ -84,7 +84,7 @@ pub struct TaskConfigs {
 }
 
 /// A connector as the config log says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterConnector {
     /// Its config.
     pub config: ConfigMap,
@@ -116,7 +116,7 @@ pub enum Outcome {
 }
 
 /// A restart request, as applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestartRequest {
     /// Log offset of the request.
     pub offset: i64,
@@ -127,7 +127,7 @@ pub struct RestartRequest {
 }
 
 /// The connectors, as of some position in the config log.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ConfigState {
     connectors: BTreeMap<String, ClusterConnector>,
     restarts: BTreeMap<String, RestartRequest>,

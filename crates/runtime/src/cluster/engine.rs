@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::assign::TaskKey;
+use super::cache::{resume_from, Checkpoint, ClusterCache};
 use super::configs::{ConfigRecord, ConfigState, Outcome};
 use super::lease::Lease;
 use super::log::{tail, wait_applied, LogPos, LogWriter};
@@ -27,6 +28,8 @@ use crate::worker_config::ClusterConf;
 pub const READ_BACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a starting worker may take to replay the config and offsets logs.
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
+/// How often the local copy of configs and offsets is written (when it changed).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What every worker knows of the cluster, built from the internal logs.
 #[derive(Debug)]
@@ -41,6 +44,8 @@ pub struct View {
     pub fences: Fences,
     /// Committed offsets: connector → partition → offset.
     pub offsets: BTreeMap<String, BTreeMap<SourcePartition, SourceOffset>>,
+    /// Everything of the offsets log before this offset is applied.
+    pub positions_next: i64,
     /// Commits refused because their writer had lost the task (for logs and tests).
     pub fenced_commits: u64,
     /// Latest status report of each worker.
@@ -64,6 +69,7 @@ pub struct Engine {
     cluster_log: LogWriter,
     config_applied: watch::Receiver<i64>,
     positions_applied: watch::Receiver<i64>,
+    cache: ClusterCache,
     cancel: CancellationToken,
     loops: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -85,14 +91,16 @@ fn now_ms() -> i64 {
 }
 
 impl Engine {
-    /// Creates the internal topics if needed, replays the config and offsets logs,
-    /// starts tailing all four logs and heartbeating. Returns once the worker knows
-    /// the cluster's connectors and offsets.
+    /// Creates the internal topics if needed, reads the config and offsets logs (from
+    /// the local copy in `cache` on, when the logs still hold its position), starts
+    /// tailing all four logs and heartbeating. Returns once the worker knows the
+    /// cluster's connectors and offsets.
     pub async fn start(
         me: &str,
         conf: ClusterConf,
         mq: &MqConfig,
         producer: Producer,
+        cache: ClusterCache,
     ) -> Result<Arc<Self>, ClusterError> {
         for topic in [
             &conf.config_topic,
@@ -132,10 +140,11 @@ impl Engine {
             .await
             .map_err(ClusterError::Mq)?;
 
-        // Configs and offsets: the whole log. Membership and status: the recent past.
-        let config_from = config_reader.min_offset().await.map_err(ClusterError::Mq)?;
+        // Configs and offsets: from the local copy on, or the whole log. Membership and
+        // status: the recent past.
+        let config_min = config_reader.min_offset().await.map_err(ClusterError::Mq)?;
         let config_end = config_reader.end_offset().await.map_err(ClusterError::Mq)?;
-        let position_from = position_reader
+        let position_min = position_reader
             .min_offset()
             .await
             .map_err(ClusterError::Mq)?;
@@ -143,6 +152,24 @@ impl Engine {
             .end_offset()
             .await
             .map_err(ClusterError::Mq)?;
+        let copy = cache.load().unwrap_or_default();
+        let (configs, config_from) =
+            match resume_from(Some(copy.config_next), config_min, config_end) {
+                Some(next) if next > config_min => (copy.configs, next),
+                _ => (ConfigState::default(), config_min),
+            };
+        let (fences, offsets, position_from) =
+            match resume_from(Some(copy.positions_next), position_min, position_end) {
+                Some(next) if next > position_min => {
+                    let mut offsets: BTreeMap<String, BTreeMap<SourcePartition, SourceOffset>> =
+                        BTreeMap::new();
+                    for (c, p, o) in copy.offsets {
+                        offsets.entry(c).or_default().insert(p, o);
+                    }
+                    (copy.fences, offsets, next)
+                }
+                _ => (Fences::default(), BTreeMap::new(), position_min),
+            };
         let recent =
             now_ms() - 3 * i64::try_from(conf.session_timeout.as_millis()).unwrap_or(30_000);
         let cluster_from = cluster_reader
@@ -169,11 +196,12 @@ impl Engine {
             rest_url: Mutex::new(String::new()),
             lease: Lease::for_session(conf.session_timeout, conf.heartbeat_interval),
             view: Mutex::new(View {
-                configs: ConfigState::default(),
+                configs,
                 outcomes: BTreeMap::new(),
                 members: Members::new(session_ms),
-                fences: Fences::default(),
-                offsets: BTreeMap::new(),
+                fences,
+                offsets,
+                positions_next: position_from,
                 fenced_commits: 0,
                 statuses: Statuses::default(),
             }),
@@ -186,6 +214,7 @@ impl Engine {
             conf,
             config_applied,
             positions_applied,
+            cache,
             cancel: cancel.clone(),
             loops: Mutex::new(Vec::new()),
         });
@@ -200,7 +229,8 @@ impl Engine {
             ),
             engine.spawn_tail(status_reader, status_from, status_tx, Self::on_status),
             engine.spawn_tail(cluster_reader, cluster_from, cluster_tx, Self::on_cluster),
-            tokio::spawn(heartbeats(Arc::downgrade(&engine), cancel)),
+            tokio::spawn(heartbeats(Arc::downgrade(&engine), cancel.clone())),
+            tokio::spawn(checkpoints(Arc::downgrade(&engine), cancel)),
         ];
         engine.lock_loops().extend(loops);
 
@@ -209,7 +239,8 @@ impl Engine {
             worker = me,
             config_records = config_end - config_from,
             offset_records = position_end - position_from,
-            "replaying the cluster's configs and offsets"
+            from_local_copy = config_from > config_min || position_from > position_min,
+            "reading the cluster's configs and offsets"
         );
         let mut c = engine.config_applied.clone();
         wait_applied(&mut c, config_end, REPLAY_TIMEOUT).await?;
@@ -269,8 +300,9 @@ impl Engine {
         }
     }
 
-    fn on_position(&self, _pos: LogPos, record: PositionRecord) {
+    fn on_position(&self, pos: LogPos, record: PositionRecord) {
         let mut v = self.view();
+        v.positions_next = v.positions_next.max(pos.offset + 1);
         let connector = match &record {
             PositionRecord::Fence { connector, .. }
             | PositionRecord::Commit { connector, .. }
@@ -438,7 +470,7 @@ impl Engine {
     }
 
     /// Leaves the cluster: says so (after the herder stopped every task), gives up the
-    /// lease and stops the loops.
+    /// lease, stops the loops and writes the local copy a last time.
     pub async fn leave(&self) {
         self.lease.release();
         if let Err(e) = self.cluster_log.append(&self.heartbeat(true)).await {
@@ -448,6 +480,57 @@ impl Engine {
         let loops: Vec<_> = self.lock_loops().drain(..).collect();
         for l in loops {
             let _ = tokio::time::timeout(Duration::from_secs(5), l).await;
+        }
+        if let Err(e) = self.cache.save(&self.checkpoint()).await {
+            tracing::warn!(error = %e, "could not write the local copy of the cluster state");
+        }
+    }
+
+    /// The configs and offsets read so far, as one consistent copy.
+    fn checkpoint(&self) -> Checkpoint {
+        let v = self.view();
+        Checkpoint {
+            config_next: v.configs.next_offset(),
+            configs: v.configs.clone(),
+            positions_next: v.positions_next,
+            fences: v.fences.clone(),
+            offsets: v
+                .offsets
+                .iter()
+                .flat_map(|(c, m)| {
+                    m.iter()
+                        .map(move |(p, o)| (c.clone(), p.clone(), o.clone()))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes the local copy of configs and offsets every interval, when they changed.
+async fn checkpoints(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut saved = (i64::MIN, i64::MIN);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        let now = {
+            let v = engine.view();
+            (v.configs.next_offset(), v.positions_next)
+        };
+        if now == saved {
+            continue;
+        }
+        match engine.cache.save(&engine.checkpoint()).await {
+            Ok(()) => saved = now,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not write the local copy of the cluster state")
+            }
         }
     }
 }

@@ -10,8 +10,10 @@
 //! - [`lease`]: when a worker may produce and commit at all.
 //! - [`engine`]: one worker's view of all four logs, its heartbeats and its writes.
 //! - [`fenced`]: the offset store and sink a task run writes through.
+//! - [`cache`]: the worker's local copy of configs and offsets, for quick restarts.
 
 pub mod assign;
+pub mod cache;
 pub mod configs;
 pub mod engine;
 pub mod fenced;
@@ -49,4 +51,7 @@ pub enum ClusterError {
     /// Another run owns the task.
     #[error("{0}")]
     Fenced(String),
+    /// The local copy of the cluster state could not be opened or written.
+    #[error("local copy of the cluster state: {0}")]
+    Cache(String),
 }

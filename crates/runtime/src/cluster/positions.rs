@@ -85,7 +85,7 @@ pub enum Effect {
     },
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct ConnectorFences {
     /// Newest task-config version fenced.
     config_version: u64,
@@ -94,7 +94,7 @@ struct ConnectorFences {
 }
 
 /// The fences of every connector, as of some position in the offsets log.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Fences {
     connectors: BTreeMap<String, ConnectorFences>,
 }

@@ -17,6 +17,8 @@ mod lifecycle;
 mod metrics;
 pub mod openapi;
 mod plugins;
+mod server;
+pub use server::RestServer;
 mod workers;
 
 use std::net::SocketAddr;

@@ -9,27 +9,24 @@
 //! previous owner has let it go (or is gone), fences it, and starts it from the last
 //! offset committed before its fence.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo, SourceOffset, SourcePartition};
 use tokio_util::sync::CancellationToken;
 
-use super::common::{self, RunParts};
-use super::reconfigure::{self, Recomputed, Reconfigurable, ReconfigureTimer, TimerSpec};
+use super::common;
 use super::{
     check_connector_name, ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder,
     PutMode, PutOutcome, TaskId, TaskInfo,
 };
-use crate::cluster::assign::{assign, TaskKey};
+use crate::cluster::assign::TaskKey;
 use crate::cluster::configs::{ClusterConnector, ConfigRecord, Outcome};
 use crate::cluster::engine::Engine;
-use crate::cluster::fenced::{FencedOffsets, LeasedSink};
-use crate::cluster::members::{AssignmentRecord, ClusterRecord};
-use crate::cluster::positions::{Owner, PositionRecord};
+use crate::cluster::positions::PositionRecord;
 use crate::cluster::statuses::{ReportedTask, StatusRecord};
 use crate::cluster::ClusterError;
 use crate::connector_config::normalize;
@@ -38,8 +35,8 @@ use crate::registry::PluginRegistry;
 use crate::secrets;
 use crate::sink::MessageSink;
 use crate::status::{State, StatusCell};
-use crate::store::{OffsetStore, TargetState};
-use crate::task_loop::{self, LoopSettings, TaskHandle};
+use crate::store::TargetState;
+use crate::task_loop::LoopSettings;
 
 /// How often the control loop looks again even when nothing was read.
 const CONTROL_TICK: Duration = Duration::from_millis(500);
@@ -48,27 +45,11 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(2);
 /// How long the leader waits before splitting a connector whose split failed again.
 const SPLIT_RETRY: Duration = Duration::from_secs(30);
 
-/// One task run of this worker.
-struct Run {
-    handle: Option<TaskHandle>,
-    generation: u64,
-    version: i64,
-    epoch: u64,
-    restart_seen: i64,
-    paused: bool,
-}
+mod leader;
+mod member;
 
-#[derive(Default)]
-struct LeaderState {
-    /// Connector → the config offset whose split (or failure) was written.
-    splits: BTreeMap<String, i64>,
-    /// Connector → when its split last failed.
-    failed: BTreeMap<String, Instant>,
-    /// The generation written last.
-    assignment: Option<u64>,
-    /// Reconfiguration timers of the connectors led, with the config offset they run for.
-    timers: BTreeMap<String, (i64, ReconfigureTimer)>,
-}
+use leader::LeaderState;
+use member::Run;
 
 /// The herder of a worker in a cluster.
 pub struct DistributedHerder {
@@ -205,403 +186,6 @@ impl DistributedHerder {
         Ok(())
     }
 
-    // --- leader ---
-
-    /// Splits connectors that have no task configs for their config yet, keeps the
-    /// reconfiguration timers, and assigns the tasks when members or tasks changed.
-    async fn lead(&self) {
-        let mut ls = self.leader.lock().await;
-        let (todo, all): (Vec<Named>, Vec<Named>) = {
-            let v = self.engine.view();
-            let now = Instant::now();
-            let mut todo: Vec<_> = v
-                .configs
-                .unsplit()
-                .into_iter()
-                .filter(|(n, c)| ls.splits.get(*n) != Some(&c.config_offset))
-                .map(|(n, c)| (n.to_owned(), c.clone()))
-                .collect();
-            // Failed splits are tried again after a while.
-            todo.extend(
-                v.configs
-                    .connectors()
-                    .iter()
-                    .filter(|(n, c)| {
-                        c.split_failure.is_some()
-                            && c.target != TargetState::Stopped
-                            && ls
-                                .failed
-                                .get(*n)
-                                .is_none_or(|t| now.duration_since(*t) >= SPLIT_RETRY)
-                    })
-                    .map(|(n, c)| (n.clone(), c.clone())),
-            );
-            let all = v
-                .configs
-                .connectors()
-                .iter()
-                .map(|(n, c)| (n.clone(), c.clone()))
-                .collect();
-            (todo, all)
-        };
-        for (name, c) in todo {
-            let record =
-                match common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
-                {
-                    Ok(checked) => match common::split(&checked).await {
-                        Ok(tasks) => ConfigRecord::TaskConfigs {
-                            name: name.clone(),
-                            based_on: c.config_offset,
-                            tasks,
-                        },
-                        Err(trace) => ConfigRecord::SplitFailed {
-                            name: name.clone(),
-                            based_on: c.config_offset,
-                            trace,
-                        },
-                    },
-                    Err(errors) => ConfigRecord::SplitFailed {
-                        name: name.clone(),
-                        based_on: c.config_offset,
-                        trace: FieldError::join(&errors),
-                    },
-                };
-            if let ConfigRecord::SplitFailed { trace, .. } = &record {
-                tracing::error!(connector = %name, error = %trace, "connector failed to split into tasks");
-                ls.failed.insert(name.clone(), Instant::now());
-            } else {
-                ls.failed.remove(&name);
-            }
-            match self.engine.write_config(&record).await {
-                Ok(_) => {
-                    ls.splits.insert(name, c.config_offset);
-                }
-                Err(e) => {
-                    tracing::warn!(connector = %name, error = %e, "could not write task configs")
-                }
-            }
-        }
-        self.keep_timers(&mut ls, &all);
-        self.assign_if_needed(&mut ls).await;
-    }
-
-    fn keep_timers(&self, ls: &mut LeaderState, all: &[(String, ClusterConnector)]) {
-        let wanted: BTreeMap<&str, &ClusterConnector> = all
-            .iter()
-            .filter(|(_, c)| c.target != TargetState::Stopped && current_tasks(c).is_some())
-            .map(|(n, c)| (n.as_str(), c))
-            .collect();
-        ls.timers.retain(|n, (offset, _)| {
-            wanted
-                .get(n.as_str())
-                .is_some_and(|c| c.config_offset == *offset)
-        });
-        for (name, c) in wanted {
-            if ls.timers.contains_key(name) {
-                continue;
-            }
-            let Ok(checked) =
-                common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
-            else {
-                continue;
-            };
-            let timer = reconfigure::arm(
-                TimerSpec {
-                    connector: name.to_owned(),
-                    plugin: checked.plugin.clone(),
-                    resolved: checked.resolved.clone(),
-                    max_tasks: checked.framework.max_tasks,
-                },
-                self.me.clone(),
-                &self.root,
-            );
-            if let Some(timer) = timer {
-                ls.timers.insert(name.to_owned(), (c.config_offset, timer));
-            }
-        }
-    }
-
-    async fn assign_if_needed(&self, ls: &mut LeaderState) {
-        let record = {
-            let v = self.engine.view();
-            let tasks: BTreeSet<TaskKey> = v.configs.runnable_tasks().into_keys().collect();
-            let Some((members, incarnations)) = v.members.needs_assignment(&tasks) else {
-                return;
-            };
-            let current = v.members.assignment();
-            let generation = current.map_or(0, |a| a.generation);
-            // The last one written is not read back yet.
-            if ls.assignment.is_some_and(|g| g > generation) {
-                return;
-            }
-            let empty = BTreeMap::new();
-            let previous = current.map_or(&empty, |a| &a.assignment);
-            AssignmentRecord {
-                generation: generation + 1,
-                leader: self.engine.me().to_owned(),
-                incarnations,
-                assignment: assign(&members, &tasks, previous),
-                config_offset: v.configs.next_offset(),
-            }
-        };
-        tracing::info!(
-            generation = record.generation,
-            members = ?record.assignment.iter().map(|(w, t)| (w.as_str(), t.len())).collect::<Vec<_>>(),
-            "new assignment"
-        );
-        let generation = record.generation;
-        match self
-            .engine
-            .write_cluster(&ClusterRecord::Assignment(record))
-            .await
-        {
-            Ok(_) => ls.assignment = Some(generation),
-            Err(e) => tracing::warn!(error = %e, "could not write the assignment"),
-        }
-    }
-
-    // --- member ---
-
-    /// Makes the task runs of this worker match its assignment.
-    async fn reconcile(&self) {
-        let mut runs = self.runs.lock().await;
-        let epoch = self.engine.lease().current(Instant::now());
-        // Runs of an ended lease are over: they may not produce or commit any more.
-        let stale: Vec<TaskKey> = runs
-            .iter()
-            .filter(|(_, r)| Some(r.epoch) != epoch)
-            .map(|(k, _)| k.clone())
-            .collect();
-        if !stale.is_empty() {
-            tracing::warn!(
-                tasks = stale.len(),
-                "lease lost: stopping every task of this worker"
-            );
-            self.stop_runs(&mut runs, stale).await;
-        }
-        let Some(epoch) = epoch else {
-            self.claim(&runs);
-            return;
-        };
-        let Some(desired) = self.desired() else {
-            self.claim(&runs);
-            return;
-        };
-        // Stop what is no longer ours, or runs with other configs, or to be restarted.
-        let to_stop: Vec<TaskKey> = runs
-            .iter()
-            .filter(|(k, r)| match desired.get(*k) {
-                None => true,
-                Some(d) => d.version != r.version || self.restart_due(k, r, &d.connector),
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        self.stop_runs(&mut runs, to_stop).await;
-        // Pause and resume; restart requests seen by now are handled.
-        for (k, r) in runs.iter_mut() {
-            let Some(d) = desired.get(k) else { continue };
-            r.restart_seen = r
-                .restart_seen
-                .max(d.restart.as_ref().map_or(0, |q| q.offset));
-            let pause = d.connector.target == TargetState::Paused;
-            if pause != r.paused {
-                if let Some(h) = &r.handle {
-                    if pause {
-                        h.pause();
-                    } else {
-                        h.resume();
-                    }
-                }
-                r.paused = pause;
-            }
-        }
-        self.claim(&runs);
-        // Start what is ours and not running.
-        for (key, d) in desired {
-            if runs.contains_key(&key) || self.root.is_cancelled() {
-                continue;
-            }
-            let elsewhere: Vec<String> = self
-                .engine
-                .view()
-                .members
-                .running_elsewhere(&key, self.engine.me())
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            if !elsewhere.is_empty() {
-                tracing::debug!(task = %key, previous = ?elsewhere, "waiting for the previous owner to let the task go");
-                continue;
-            }
-            match self.start_run(&key, &d, epoch).await {
-                Ok(run) => {
-                    runs.insert(key, run);
-                    self.claim(&runs);
-                    self.status_now.notify_one();
-                }
-                Err(e) => {
-                    tracing::warn!(task = %key, error = %e, "could not take the task over; trying again")
-                }
-            }
-        }
-    }
-
-    /// The tasks this worker should run now; `None` when it cannot tell yet (the
-    /// assignment needs config records not read yet).
-    fn desired(&self) -> Option<BTreeMap<TaskKey, Desired>> {
-        let v = self.engine.view();
-        let Some(a) = v.members.assignment() else {
-            return Some(BTreeMap::new());
-        };
-        if v.configs.next_offset() < a.config_offset {
-            return None;
-        }
-        if a.incarnations.get(self.engine.me()) != Some(&self.engine.incarnation()) {
-            return Some(BTreeMap::new());
-        }
-        let runnable = v.configs.runnable_tasks();
-        Some(
-            a.assignment
-                .get(self.engine.me())
-                .into_iter()
-                .flatten()
-                .filter_map(|k| {
-                    let version = *runnable.get(k)?;
-                    let connector = v.configs.get(&k.connector)?.clone();
-                    let restart = v.configs.restart(&k.connector).cloned();
-                    Some((
-                        k.clone(),
-                        Desired {
-                            generation: a.generation,
-                            version,
-                            connector,
-                            restart,
-                        },
-                    ))
-                })
-                .collect(),
-        )
-    }
-
-    fn restart_due(&self, key: &TaskKey, run: &Run, c: &ClusterConnector) -> bool {
-        let Some(req) = self.engine.view().configs.restart(&key.connector).cloned() else {
-            return false;
-        };
-        if req.offset <= run.restart_seen || c.restart_offset != req.offset {
-            return false;
-        }
-        if req.task.is_some_and(|t| t != key.task) {
-            return false;
-        }
-        !req.only_failed
-            || self
-                .cells()
-                .get(key)
-                .is_some_and(|s| s.snapshot().state == State::Failed)
-    }
-
-    fn claim(&self, runs: &BTreeMap<TaskKey, Run>) {
-        self.engine.set_claimed(
-            runs.iter()
-                .map(|(k, r)| (k.clone(), r.generation))
-                .collect(),
-        );
-    }
-
-    async fn stop_runs(&self, runs: &mut BTreeMap<TaskKey, Run>, keys: Vec<TaskKey>) {
-        let handles: Vec<TaskHandle> = keys
-            .iter()
-            .filter_map(|k| runs.remove(k))
-            .filter_map(|r| r.handle)
-            .collect();
-        if !handles.is_empty() {
-            tracing::info!(tasks = ?keys.iter().map(ToString::to_string).collect::<Vec<_>>(), "stopping tasks");
-        }
-        futures::future::join_all(handles.into_iter().map(TaskHandle::stop)).await;
-        let mut cells = self.cells();
-        for k in &keys {
-            cells.remove(k);
-        }
-    }
-
-    /// Fences the task, reads the offsets up to the fence, and starts it.
-    async fn start_run(&self, key: &TaskKey, d: &Desired, epoch: u64) -> Result<Run, ClusterError> {
-        let owner = Owner {
-            worker: self.engine.me().to_owned(),
-            generation: d.generation,
-            config_version: u64::try_from(d.version).unwrap_or_default(),
-        };
-        self.engine
-            .write_position(&PositionRecord::Fence {
-                connector: key.connector.clone(),
-                task: key.task,
-                owner: owner.clone(),
-            })
-            .await?;
-        let current = self.engine.view().fences.owner(&key.connector, key.task);
-        if current.as_ref() != Some(&owner) {
-            return Err(ClusterError::Fenced(format!(
-                "task {key} is fenced by {current:?} since"
-            )));
-        }
-        let status = StatusCell::new(key.task, self.engine.me());
-        self.cells().insert(key.clone(), status.clone());
-        let restart_seen = d.restart.as_ref().map_or(0, |r| r.offset);
-        let paused = d.connector.target == TargetState::Paused;
-        let checked = common::check_offline(
-            &self.registry,
-            &self.settings.placeholders,
-            &d.connector.config,
-        );
-        let task_config = current_tasks(&d.connector)
-            .and_then(|t| t.tasks.get(key.task as usize))
-            .cloned();
-        let handle = match (checked, task_config) {
-            (Ok(checked), Some(config)) => {
-                let run = common::task_run(RunParts {
-                    connector: &key.connector,
-                    task_id: key.task,
-                    config,
-                    raw: &checked.config,
-                    resolved: &checked.resolved,
-                    plugin: checked.plugin.clone(),
-                    framework: &checked.framework,
-                    sink: Arc::new(LeasedSink::new(
-                        self.sink.clone(),
-                        self.engine.clone(),
-                        epoch,
-                    )),
-                    offsets: Arc::new(FencedOffsets::new(
-                        self.engine.clone(),
-                        key.clone(),
-                        owner,
-                        epoch,
-                    )) as Arc<dyn OffsetStore>,
-                    status: status.clone(),
-                    settings: self.settings.clone(),
-                });
-                run.map(|r| task_loop::spawn(r, &self.root, paused))
-            }
-            (Err(errors), _) => {
-                status.update(|s| {
-                    s.state = State::Failed;
-                    s.trace = Some(FieldError::join(&errors));
-                });
-                None
-            }
-            (_, None) => None,
-        };
-        tracing::info!(task = %key, generation = d.generation, version = d.version, "task taken over");
-        Ok(Run {
-            handle,
-            generation: d.generation,
-            version: d.version,
-            epoch,
-            restart_seen,
-            paused,
-        })
-    }
-
     fn status_record(&self) -> StatusRecord {
         StatusRecord {
             worker: self.engine.me().to_owned(),
@@ -616,17 +200,6 @@ impl DistributedHerder {
                 .collect(),
         }
     }
-}
-
-/// A connector with its name.
-type Named = (String, ClusterConnector);
-
-/// What this worker should run for one task.
-struct Desired {
-    generation: u64,
-    version: i64,
-    connector: ClusterConnector,
-    restart: Option<crate::cluster::configs::RestartRequest>,
 }
 
 fn current_tasks(c: &ClusterConnector) -> Option<&crate::cluster::configs::TaskConfigs> {
@@ -673,57 +246,6 @@ async fn publish_statuses(herder: Weak<DistributedHerder>, cancel: CancellationT
         let record = h.status_record();
         if let Err(e) = h.engine.write_status(&record).await {
             tracing::debug!(error = %e, "could not publish task statuses");
-        }
-    }
-}
-
-#[async_trait]
-impl Reconfigurable for DistributedHerder {
-    async fn apply(&self, name: &str, generation: u64, result: Recomputed) {
-        let ls = self.leader.lock().await;
-        let Some((offset, timer)) = ls.timers.get(name) else {
-            return;
-        };
-        if timer.generation() != generation || !self.engine.leads() {
-            return;
-        }
-        let offset = *offset;
-        drop(ls);
-        let Ok(c) = self.connector(name) else { return };
-        let Ok(new) = result else {
-            tracing::warn!(
-                connector = name,
-                "recomputing the task configs failed; the tasks keep running"
-            );
-            return;
-        };
-        let Ok(checked) =
-            common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
-        else {
-            return;
-        };
-        let new: Vec<ConfigMap> = new
-            .into_iter()
-            .map(|t| common::unresolve(t, &checked.config, &checked.resolved))
-            .collect();
-        if c.config_offset != offset || current_tasks(&c).is_some_and(|t| t.tasks == new) {
-            return;
-        }
-        tracing::info!(
-            connector = name,
-            tasks = new.len(),
-            "task configs changed; writing the new split"
-        );
-        if let Err(e) = self
-            .engine
-            .write_config(&ConfigRecord::TaskConfigs {
-                name: name.to_owned(),
-                based_on: offset,
-                tasks: new,
-            })
-            .await
-        {
-            tracing::warn!(connector = name, error = %e, "could not write the new task configs");
         }
     }
 }

@@ -1,0 +1,238 @@
+//! The leader's part of the clustered herder: splitting connectors into tasks, keeping
+//! their reconfiguration timers, and assigning the tasks to the live workers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use connect_api::{ConfigMap, FieldError};
+
+use super::{current_tasks, DistributedHerder, SPLIT_RETRY};
+use crate::cluster::assign::{assign, TaskKey};
+use crate::cluster::configs::{ClusterConnector, ConfigRecord};
+use crate::cluster::members::{AssignmentRecord, ClusterRecord};
+use crate::herder::common;
+use crate::herder::reconfigure::{self, Recomputed, Reconfigurable, ReconfigureTimer, TimerSpec};
+use crate::store::TargetState;
+
+/// What the leader remembers between rounds.
+#[derive(Default)]
+pub(super) struct LeaderState {
+    /// Connector → the config offset whose split (or failure) was written.
+    pub(super) splits: BTreeMap<String, i64>,
+    /// Connector → when its split last failed.
+    pub(super) failed: BTreeMap<String, Instant>,
+    /// The generation written last.
+    pub(super) assignment: Option<u64>,
+    /// Reconfiguration timers of the connectors led, with the config offset they run for.
+    pub(super) timers: BTreeMap<String, (i64, ReconfigureTimer)>,
+}
+
+/// A connector with its name.
+type Named = (String, ClusterConnector);
+
+impl DistributedHerder {
+    /// Splits connectors that have no task configs for their config yet, keeps the
+    /// reconfiguration timers, and assigns the tasks when members or tasks changed.
+    pub(super) async fn lead(&self) {
+        let mut ls = self.leader.lock().await;
+        let (todo, all): (Vec<Named>, Vec<Named>) = {
+            let v = self.engine.view();
+            let now = Instant::now();
+            let mut todo: Vec<_> = v
+                .configs
+                .unsplit()
+                .into_iter()
+                .filter(|(n, c)| ls.splits.get(*n) != Some(&c.config_offset))
+                .map(|(n, c)| (n.to_owned(), c.clone()))
+                .collect();
+            // Failed splits are tried again after a while.
+            todo.extend(
+                v.configs
+                    .connectors()
+                    .iter()
+                    .filter(|(n, c)| {
+                        c.split_failure.is_some()
+                            && c.target != TargetState::Stopped
+                            && ls
+                                .failed
+                                .get(*n)
+                                .is_none_or(|t| now.duration_since(*t) >= SPLIT_RETRY)
+                    })
+                    .map(|(n, c)| (n.clone(), c.clone())),
+            );
+            let all = v
+                .configs
+                .connectors()
+                .iter()
+                .map(|(n, c)| (n.clone(), c.clone()))
+                .collect();
+            (todo, all)
+        };
+        for (name, c) in todo {
+            let record =
+                match common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
+                {
+                    Ok(checked) => match common::split(&checked).await {
+                        Ok(tasks) => ConfigRecord::TaskConfigs {
+                            name: name.clone(),
+                            based_on: c.config_offset,
+                            tasks,
+                        },
+                        Err(trace) => ConfigRecord::SplitFailed {
+                            name: name.clone(),
+                            based_on: c.config_offset,
+                            trace,
+                        },
+                    },
+                    Err(errors) => ConfigRecord::SplitFailed {
+                        name: name.clone(),
+                        based_on: c.config_offset,
+                        trace: FieldError::join(&errors),
+                    },
+                };
+            if let ConfigRecord::SplitFailed { trace, .. } = &record {
+                tracing::error!(connector = %name, error = %trace, "connector failed to split into tasks");
+                ls.failed.insert(name.clone(), Instant::now());
+            } else {
+                ls.failed.remove(&name);
+            }
+            match self.engine.write_config(&record).await {
+                Ok(_) => {
+                    ls.splits.insert(name, c.config_offset);
+                }
+                Err(e) => {
+                    tracing::warn!(connector = %name, error = %e, "could not write task configs")
+                }
+            }
+        }
+        self.keep_timers(&mut ls, &all);
+        self.assign_if_needed(&mut ls).await;
+    }
+
+    fn keep_timers(&self, ls: &mut LeaderState, all: &[(String, ClusterConnector)]) {
+        let wanted: BTreeMap<&str, &ClusterConnector> = all
+            .iter()
+            .filter(|(_, c)| c.target != TargetState::Stopped && current_tasks(c).is_some())
+            .map(|(n, c)| (n.as_str(), c))
+            .collect();
+        ls.timers.retain(|n, (offset, _)| {
+            wanted
+                .get(n.as_str())
+                .is_some_and(|c| c.config_offset == *offset)
+        });
+        for (name, c) in wanted {
+            if ls.timers.contains_key(name) {
+                continue;
+            }
+            let Ok(checked) =
+                common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
+            else {
+                continue;
+            };
+            let timer = reconfigure::arm(
+                TimerSpec {
+                    connector: name.to_owned(),
+                    plugin: checked.plugin.clone(),
+                    resolved: checked.resolved.clone(),
+                    max_tasks: checked.framework.max_tasks,
+                },
+                self.me.clone(),
+                &self.root,
+            );
+            if let Some(timer) = timer {
+                ls.timers.insert(name.to_owned(), (c.config_offset, timer));
+            }
+        }
+    }
+
+    async fn assign_if_needed(&self, ls: &mut LeaderState) {
+        let record = {
+            let v = self.engine.view();
+            let tasks: BTreeSet<TaskKey> = v.configs.runnable_tasks().into_keys().collect();
+            let Some((members, incarnations)) = v.members.needs_assignment(&tasks) else {
+                return;
+            };
+            let current = v.members.assignment();
+            let generation = current.map_or(0, |a| a.generation);
+            // The last one written is not read back yet.
+            if ls.assignment.is_some_and(|g| g > generation) {
+                return;
+            }
+            let empty = BTreeMap::new();
+            let previous = current.map_or(&empty, |a| &a.assignment);
+            AssignmentRecord {
+                generation: generation + 1,
+                leader: self.engine.me().to_owned(),
+                incarnations,
+                assignment: assign(&members, &tasks, previous),
+                config_offset: v.configs.next_offset(),
+            }
+        };
+        tracing::info!(
+            generation = record.generation,
+            members = ?record.assignment.iter().map(|(w, t)| (w.as_str(), t.len())).collect::<Vec<_>>(),
+            "new assignment"
+        );
+        let generation = record.generation;
+        match self
+            .engine
+            .write_cluster(&ClusterRecord::Assignment(record))
+            .await
+        {
+            Ok(_) => ls.assignment = Some(generation),
+            Err(e) => tracing::warn!(error = %e, "could not write the assignment"),
+        }
+    }
+}
+
+#[async_trait]
+impl Reconfigurable for DistributedHerder {
+    async fn apply(&self, name: &str, generation: u64, result: Recomputed) {
+        let ls = self.leader.lock().await;
+        let Some((offset, timer)) = ls.timers.get(name) else {
+            return;
+        };
+        if timer.generation() != generation || !self.engine.leads() {
+            return;
+        }
+        let offset = *offset;
+        drop(ls);
+        let Ok(c) = self.connector(name) else { return };
+        let Ok(new) = result else {
+            tracing::warn!(
+                connector = name,
+                "recomputing the task configs failed; the tasks keep running"
+            );
+            return;
+        };
+        let Ok(checked) =
+            common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
+        else {
+            return;
+        };
+        let new: Vec<ConfigMap> = new
+            .into_iter()
+            .map(|t| common::unresolve(t, &checked.config, &checked.resolved))
+            .collect();
+        if c.config_offset != offset || current_tasks(&c).is_some_and(|t| t.tasks == new) {
+            return;
+        }
+        tracing::info!(
+            connector = name,
+            tasks = new.len(),
+            "task configs changed; writing the new split"
+        );
+        if let Err(e) = self
+            .engine
+            .write_config(&ConfigRecord::TaskConfigs {
+                name: name.to_owned(),
+                based_on: offset,
+                tasks: new,
+            })
+            .await
+        {
+            tracing::warn!(connector = name, error = %e, "could not write the new task configs");
+        }
+    }
+}
