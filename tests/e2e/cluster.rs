@@ -48,9 +48,12 @@ const WRITER_PAUSE: Duration = Duration::from_millis(100);
 const LOG_LINES: usize = 40;
 
 /// Worker conf lines of every test: offsets committed after every acknowledged batch, at
-/// most [`MAX_IN_FLIGHT`] batches in flight per task.
+/// most [`MAX_IN_FLIGHT`] batches in flight per task, and a snapshot of the config and
+/// offsets topics every few seconds (so every test runs while snapshots are written).
 fn worker_conf() -> String {
-    format!("offsetCommitIntervalMs=0\nmaxInFlightBatches={MAX_IN_FLIGHT}\n")
+    format!(
+        "offsetCommitIntervalMs=0\nmaxInFlightBatches={MAX_IN_FLIGHT}\nsnapshotIntervalMs=3000\n"
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -70,6 +73,11 @@ struct Cluster {
 impl Cluster {
     /// Starts `n` distributed workers `w1`..`wn`, one after the other.
     async fn start(tag: &str, n: usize) -> Self {
+        Self::start_with(ClusterConf::unique(tag), n).await
+    }
+
+    /// [`Cluster::start`] with the given cluster settings.
+    async fn start_with(conf: ClusterConf, n: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // RMQ_TESTS_KEEP_DIRS=1 keeps the workers' logs and stores for a look afterwards.
         let (root, guard) = if std::env::var_os("RMQ_TESTS_KEEP_DIRS").is_some() {
@@ -80,7 +88,7 @@ impl Cluster {
             (dir.path().to_path_buf(), Some(dir))
         };
         let mut c = Cluster {
-            conf: ClusterConf::unique(tag),
+            conf,
             root,
             _guard: guard,
             workers: Vec::new(),
@@ -516,13 +524,20 @@ struct Stream {
 
 impl Stream {
     async fn start(tag: &str, workers: usize) -> Self {
+        Self::start_with(tag, workers, json!({})).await
+    }
+
+    /// [`Stream::start`] with `extra` keys added to the connector config.
+    async fn start_with(tag: &str, workers: usize, extra: Value) -> Self {
         let mut data = Data::load(tag, INDICES, PER_INDEX).await;
         let cluster = Cluster::start(tag, workers).await;
         let connector = unique_name(&format!("c-{tag}"));
         let counter = KeyCounter::start(&data.topic).await.unwrap();
-        cluster
-            .create(0, &connector, &data.connector_config())
-            .await;
+        let mut config = data.connector_config();
+        if let (Some(c), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
+            c.extend(extra.clone());
+        }
+        cluster.create(0, &connector, &config).await;
         cluster
             .wait_balanced(&connector, INDICES as u64, SETTLE)
             .await;
@@ -788,14 +803,33 @@ async fn three_rounds_of_rolling_sigterm_restarts_lose_no_document_and_duplicate
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
-async fn a_worker_whose_disk_is_lost_comes_back_from_the_topics_alone_losing_and_duplicating_nothing(
+async fn a_worker_whose_disk_is_lost_comes_back_from_the_topics_snapshots_losing_and_duplicating_nothing(
 ) {
-    let mut s = Stream::start("cdisk", 3).await;
+    // A padded config makes the config topic's snapshot bigger than one record holds
+    // (512 KiB), so it is written and read back in parts.
+    let padding = "p".repeat(100_000);
+    let mut s = Stream::start_with("cdisk", 3, json!({ "x.test.padding": padding })).await;
     let bound = failover_bound(&s.cluster.conf);
     s.cluster
         .wait_balanced(&s.connector, INDICES as u64, SETTLE)
         .await;
     s.wait_arrived(1_000).await;
+    // The leader has written snapshots of both topics (every 3 s while they change).
+    let snapshot_of = |topic: &str| {
+        let needle = format!("wrote a snapshot of an internal topic topic={topic} ");
+        s.cluster.live_workers().any(|w| w.log().contains(&needle))
+    };
+    let r = eventually(
+        Duration::from_secs(60),
+        "snapshots of both topics",
+        || async {
+            Ok((snapshot_of(&s.cluster.conf.config_topic)
+                && snapshot_of(&s.cluster.conf.position_topic))
+            .then_some(()))
+        },
+    )
+    .await;
+    s.cluster.check(r);
     // Stop w2 cleanly, then lose its whole store: it comes back with nothing local.
     s.cluster.terminate(1).await;
     let store = s.cluster.workers[1].dir().join("store");
@@ -818,6 +852,18 @@ async fn a_worker_whose_disk_is_lost_comes_back_from_the_topics_alone_losing_and
         .wait_balanced(&s.connector, INDICES as u64, SETTLE)
         .await;
     println!("w2 with an empty store: back and balanced {balanced:?} after its restart");
+    // It started from the newest snapshots, not from the topics' first records.
+    let log = s.cluster.workers[1].log();
+    let start = log
+        .lines()
+        .rfind(|l| l.contains("reading the cluster's configs and offsets"))
+        .unwrap_or_default();
+    assert!(
+        start.contains("configs_from=Snapshot") && start.contains("offsets_from=Snapshot"),
+        "w2 should have started from snapshots: {start:?}\n{}",
+        s.cluster.logs()
+    );
+    println!("w2's start: {start}");
     // Its connector, tasks and offsets came from the topics: it answers for them.
     let (code, body) = s.cluster.workers[1]
         .get(&format!("/connectors/{}/offsets", s.connector))
@@ -995,6 +1041,69 @@ async fn a_fourth_worker_joining_gets_a_balanced_share_within_30s_and_nothing_is
     s.wait_arrived(5_000).await;
     s.finish().await;
     s.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
+async fn a_whole_cluster_stopped_longer_than_its_membership_window_restarts_and_resumes_without_loss(
+) {
+    // A short session (3 s): a starting worker reads the last 9 s of membership records,
+    // so after 12 s down the last assignment is out of its sight while the fences in the
+    // offsets topic still carry its generation.
+    let conf = ClusterConf {
+        session_timeout_ms: 3_000,
+        ..ClusterConf::unique("cfull")
+    };
+    let mut data = Data::load("cfull", 3, 2_000).await;
+    let mut cluster = Cluster::start_with(conf, 3).await;
+    let connector = unique_name("c-cfull");
+    let counter = KeyCounter::start(&data.topic).await.unwrap();
+    cluster
+        .create(0, &connector, &data.connector_config())
+        .await;
+    cluster.wait_balanced(&connector, 3, SETTLE).await;
+    let r = counter.wait_for(&data.keys, ARRIVAL).await;
+    cluster.check(r);
+    for i in 0..3 {
+        cluster.terminate(i).await;
+    }
+    let down = Instant::now();
+    // New documents while the whole cluster is down.
+    let more = data.index_more(500).await;
+    data.keys.extend(more);
+    let window = Duration::from_millis(3 * cluster.conf.session_timeout_ms);
+    tokio::time::sleep((window + Duration::from_secs(3)).saturating_sub(down.elapsed())).await;
+    for i in 0..3 {
+        cluster.restart(i).await;
+    }
+    let (_, took) = cluster.wait_balanced(&connector, 3, SETTLE).await;
+    println!(
+        "whole cluster restarted after {:?} down: balanced and RUNNING {took:?} after the restarts",
+        down.elapsed()
+    );
+    let r = counter.wait_for(&data.keys, ARRIVAL).await;
+    cluster.check(r);
+    let r = counter
+        .drain(Duration::from_secs(5), Duration::from_secs(120))
+        .await;
+    cluster.check(r);
+    let counts = counter.counts();
+    let d = Delivery::of(&data.keys, &counts);
+    assert!(
+        d.missing.is_empty(),
+        "documents lost: {:?}",
+        &d.missing[..d.missing.len().min(10)]
+    );
+    assert_eq!(
+        d.duplicates,
+        0,
+        "documents duplicated across clean stops: {:?}\n{}",
+        &d.duplicated_keys[..d.duplicated_keys.len().min(10)],
+        cluster.logs()
+    );
+    counter.stop().await;
+    drop(cluster);
+    drop(data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

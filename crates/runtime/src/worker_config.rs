@@ -98,6 +98,8 @@ pub const DEFAULT_CLUSTER_ID: &str = "DefaultConnectCluster";
 pub const DEFAULT_SESSION_TIMEOUT_MS: u64 = 10_000;
 /// Default heartbeat interval.
 pub const DEFAULT_HEARTBEAT_INTERVAL_MS: u64 = 1_000;
+/// Default time between snapshots of the config and offsets topics.
+pub const DEFAULT_SNAPSHOT_INTERVAL_MS: u64 = 600_000;
 
 /// The clustered-mode settings of a worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +124,11 @@ pub struct ClusterConf {
     /// How often a worker says it is alive (`heartbeatIntervalMs`, default 1000; at
     /// most a third of the session timeout).
     pub heartbeat_interval: Duration,
+    /// The leader writes a snapshot of the config and offsets topics this long after
+    /// the last one when they changed since (`snapshotIntervalMs`, default 600000,
+    /// 1000 to 21600000), and every 6 hours anyway. A worker starting without a local
+    /// copy reads the newest snapshot and the records after it only.
+    pub snapshot_interval: Duration,
 }
 
 impl Default for ClusterConf {
@@ -134,6 +141,7 @@ impl Default for ClusterConf {
             cluster_topic: "connector-cluster-topic".to_owned(),
             session_timeout: Duration::from_millis(DEFAULT_SESSION_TIMEOUT_MS),
             heartbeat_interval: Duration::from_millis(DEFAULT_HEARTBEAT_INTERVAL_MS),
+            snapshot_interval: Duration::from_millis(DEFAULT_SNAPSHOT_INTERVAL_MS),
         }
     }
 }
@@ -309,6 +317,10 @@ impl WorkerConfig {
                 "heartbeatIntervalMs" => {
                     cfg.cluster.heartbeat_interval =
                         Duration::from_millis(ms_in(key, value, 100..=60_000)?)
+                }
+                "snapshotIntervalMs" => {
+                    cfg.cluster.snapshot_interval =
+                        Duration::from_millis(ms_in(key, value, 1_000..=21_600_000)?)
                 }
                 REST_AUTH_TOKEN => token = Some(value.as_str()),
                 REST_AUTH_TOKEN_FILE => token_file = Some(value.as_str()),

@@ -4,8 +4,9 @@
 //! A restarted worker loads it and reads the logs on from there instead of from their
 //! first record. The logs stay the truth: a copy written for another cluster or other
 //! topics, or one whose position is no longer in the log (removed by retention, or a
-//! topic created anew), is ignored and the logs are read from their first record; a
-//! worker whose disk is lost simply starts without a copy.
+//! topic created anew), is ignored; a worker whose disk is lost simply starts without a
+//! copy. Either then starts from the logs' newest snapshot (see
+//! [`super::snapshot::start`]).
 
 use std::path::Path;
 
@@ -138,12 +139,6 @@ struct StoredRef<'a> {
     checkpoint: &'a Checkpoint,
 }
 
-/// Where reading a log starts: the copy's position when the log still holds it, else the
-/// log's first record.
-pub fn resume_from(copy: Option<i64>, min: i64, end: i64) -> Option<i64> {
-    copy.filter(|next| (min..=end).contains(next))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,14 +206,5 @@ mod tests {
         drop(cache);
         let other = ClusterCache::open(dir.path(), &conf("B")).unwrap();
         assert!(other.load().is_none(), "a copy of cluster A is not B's");
-    }
-
-    #[test]
-    fn a_copy_is_used_only_while_the_log_still_holds_its_position() {
-        assert_eq!(resume_from(Some(10), 0, 20), Some(10));
-        assert_eq!(resume_from(Some(20), 0, 20), Some(20));
-        assert_eq!(resume_from(Some(10), 11, 20), None, "removed by retention");
-        assert_eq!(resume_from(Some(30), 0, 20), None, "a topic created anew");
-        assert_eq!(resume_from(None, 0, 20), None);
     }
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use connect_api::ConfigMap;
 use serde::{Deserialize, Serialize};
 
+use super::snapshot::{SnapshotPart, SnapshotRecord};
 use crate::store::TargetState;
 
 /// One record of the config log.
@@ -70,6 +71,17 @@ pub enum ConfigRecord {
         /// Only tasks that failed.
         only_failed: bool,
     },
+    /// A part of a snapshot of this log (read only by a starting worker).
+    Snapshot(SnapshotPart),
+}
+
+impl SnapshotRecord for ConfigRecord {
+    fn snapshot_part(&self) -> Option<&SnapshotPart> {
+        match self {
+            Self::Snapshot(part) => Some(part),
+            _ => None,
+        }
+    }
 }
 
 /// A connector's split into tasks.
@@ -229,6 +241,8 @@ impl ConfigState {
                 }
                 None => Outcome::Ignored,
             },
+            // The state before the snapshot is already here.
+            ConfigRecord::Snapshot(_) => Outcome::Ignored,
         }
     }
 

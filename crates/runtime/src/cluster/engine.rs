@@ -14,12 +14,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::assign::TaskKey;
-use super::cache::{resume_from, Checkpoint, ClusterCache};
+use super::cache::{Checkpoint, ClusterCache};
 use super::configs::{ConfigRecord, ConfigState, Outcome};
 use super::lease::Lease;
-use super::log::{tail, wait_applied, LogPos, LogWriter};
+use super::log::{scan, tail, wait_applied, LogPos, LogWriter};
 use super::members::{Claim, ClusterRecord, Heartbeat, Members};
 use super::positions::{Effect, Fences, PositionRecord};
+use super::snapshot::{self, Assembler, PositionsSnapshot, SnapshotRefs, StartedFrom};
 use super::statuses::{StatusRecord, Statuses};
 use super::ClusterError;
 use crate::worker_config::ClusterConf;
@@ -30,6 +31,8 @@ pub const READ_BACK_TIMEOUT: Duration = Duration::from_secs(30);
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
 /// How often the local copy of configs and offsets is written (when it changed).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the leader looks whether a snapshot is due.
+const SNAPSHOT_CHECK: Duration = Duration::from_secs(5);
 
 /// What every worker knows of the cluster, built from the internal logs.
 #[derive(Debug)]
@@ -50,6 +53,14 @@ pub struct View {
     pub fenced_commits: u64,
     /// Latest status report of each worker.
     pub statuses: Statuses,
+    /// The newest complete snapshots of the config and offsets logs.
+    pub snapshots: SnapshotRefs,
+    /// Offset of the last config record that was not a snapshot part.
+    config_last_change: i64,
+    /// Offset of the last offsets record that was not a snapshot part.
+    positions_last_change: i64,
+    config_parts: Assembler,
+    position_parts: Assembler,
 }
 
 /// The engine; shared by the herder and its loops.
@@ -152,24 +163,6 @@ impl Engine {
             .end_offset()
             .await
             .map_err(ClusterError::Mq)?;
-        let copy = cache.load().unwrap_or_default();
-        let (configs, config_from) =
-            match resume_from(Some(copy.config_next), config_min, config_end) {
-                Some(next) if next > config_min => (copy.configs, next),
-                _ => (ConfigState::default(), config_min),
-            };
-        let (fences, offsets, position_from) =
-            match resume_from(Some(copy.positions_next), position_min, position_end) {
-                Some(next) if next > position_min => {
-                    let mut offsets: BTreeMap<String, BTreeMap<SourcePartition, SourceOffset>> =
-                        BTreeMap::new();
-                    for (c, p, o) in copy.offsets {
-                        offsets.entry(c).or_default().insert(p, o);
-                    }
-                    (copy.fences, offsets, next)
-                }
-                _ => (Fences::default(), BTreeMap::new(), position_min),
-            };
         let recent =
             now_ms() - 3 * i64::try_from(conf.session_timeout.as_millis()).unwrap_or(30_000);
         let cluster_from = cluster_reader
@@ -180,6 +173,89 @@ impl Engine {
             .offset_at(recent)
             .await
             .map_err(ClusterError::Mq)?;
+        // The newest snapshots, as the live workers' heartbeats name them.
+        let cluster_end = cluster_reader
+            .end_offset()
+            .await
+            .map_err(ClusterError::Mq)?;
+        let mut pointers = SnapshotRefs::default();
+        scan::<ClusterRecord, _>(
+            &cluster_reader,
+            &conf.cluster_id,
+            cluster_from,
+            cluster_end,
+            |_, record| {
+                if let ClusterRecord::Heartbeat(h) = record {
+                    pointers.merge(&h.snapshots);
+                }
+                std::ops::ControlFlow::Continue(())
+            },
+        )
+        .await?;
+
+        let copy = cache.load();
+        let (config_copy, position_copy) = match copy {
+            Some(c) => {
+                let positions = PositionsSnapshot {
+                    fences: c.fences,
+                    offsets: c.offsets,
+                };
+                (
+                    Some((c.config_next, c.configs)),
+                    Some((c.positions_next, positions)),
+                )
+            }
+            None => (None, None),
+        };
+        let configs = snapshot::start::<ConfigState, ConfigRecord>(
+            &config_reader,
+            &conf.cluster_id,
+            (config_min, config_end),
+            config_copy,
+            pointers.config,
+        )
+        .await?;
+        let positions = snapshot::start::<PositionsSnapshot, PositionRecord>(
+            &position_reader,
+            &conf.cluster_id,
+            (position_min, position_end),
+            position_copy,
+            pointers.positions,
+        )
+        .await?;
+        for (topic, how) in [
+            (&conf.config_topic, configs.how),
+            (&conf.position_topic, positions.how),
+        ] {
+            if let StartedFrom::Incomplete { min } = how {
+                tracing::error!(
+                    topic = %topic,
+                    first_offset = min,
+                    "the broker removed this internal topic's oldest records (retention) and \
+                     no snapshot of them was found: connectors or offsets written before \
+                     them are missing from this worker's view"
+                );
+            }
+        }
+        let config_from = configs.from;
+        let position_from = positions.from;
+        let mut offsets: BTreeMap<String, BTreeMap<SourcePartition, SourceOffset>> =
+            BTreeMap::new();
+        for (c, p, o) in positions.state.offsets {
+            offsets.entry(c).or_default().insert(p, o);
+        }
+        let fences = positions.state.fences;
+        let mut snapshots = pointers;
+        for (known, how) in [
+            (&mut snapshots.config, configs.how),
+            (&mut snapshots.positions, positions.how),
+        ] {
+            if let StartedFrom::Snapshot(r) = how {
+                known.get_or_insert(r);
+            }
+        }
+        let started = (configs.how, positions.how);
+        let configs = configs.state;
 
         let incarnation = u64::try_from(now_ms()).unwrap_or_default() * 1000
             + u64::from(std::process::id() % 1000);
@@ -204,6 +280,11 @@ impl Engine {
                 positions_next: position_from,
                 fenced_commits: 0,
                 statuses: Statuses::default(),
+                snapshots,
+                config_last_change: config_from - 1,
+                positions_last_change: position_from - 1,
+                config_parts: Assembler::default(),
+                position_parts: Assembler::default(),
             }),
             claimed: Mutex::new(BTreeMap::new()),
             changed: Notify::new(),
@@ -230,7 +311,8 @@ impl Engine {
             engine.spawn_tail(status_reader, status_from, status_tx, Self::on_status),
             engine.spawn_tail(cluster_reader, cluster_from, cluster_tx, Self::on_cluster),
             tokio::spawn(heartbeats(Arc::downgrade(&engine), cancel.clone())),
-            tokio::spawn(checkpoints(Arc::downgrade(&engine), cancel)),
+            tokio::spawn(checkpoints(Arc::downgrade(&engine), cancel.clone())),
+            tokio::spawn(snapshots_loop(Arc::downgrade(&engine), cancel)),
         ];
         engine.lock_loops().extend(loops);
 
@@ -239,7 +321,8 @@ impl Engine {
             worker = me,
             config_records = config_end - config_from,
             offset_records = position_end - position_from,
-            from_local_copy = config_from > config_min || position_from > position_min,
+            configs_from = ?started.0,
+            offsets_from = ?started.1,
             "reading the cluster's configs and offsets"
         );
         let mut c = engine.config_applied.clone();
@@ -282,6 +365,16 @@ impl Engine {
 
     fn on_config(&self, pos: LogPos, record: ConfigRecord) {
         let mut v = self.view();
+        if let ConfigRecord::Snapshot(part) = &record {
+            if let Some((r, _)) = v.config_parts.feed(pos, part) {
+                v.snapshots.merge(&SnapshotRefs {
+                    config: Some(r),
+                    positions: None,
+                });
+            }
+        } else {
+            v.config_last_change = pos.offset;
+        }
         let outcome = v.configs.apply(pos.offset, &record);
         if let ConfigRecord::Connector { request, .. } = &record {
             v.outcomes.insert(request.clone(), (pos.offset, outcome));
@@ -308,7 +401,17 @@ impl Engine {
             | PositionRecord::Commit { connector, .. }
             | PositionRecord::Alter { connector, .. }
             | PositionRecord::Reset { connector } => connector.clone(),
+            PositionRecord::Snapshot(part) => {
+                if let Some((r, _)) = v.position_parts.feed(pos, part) {
+                    v.snapshots.merge(&SnapshotRefs {
+                        config: None,
+                        positions: Some(r),
+                    });
+                }
+                return;
+            }
         };
+        v.positions_last_change = pos.offset;
         match v.fences.apply(&record) {
             Effect::None => {}
             Effect::Change(changes) => {
@@ -466,7 +569,73 @@ impl Engine {
                     .collect()
             },
             leaving,
+            snapshots: self.view().snapshots,
         })
+    }
+
+    /// Writes a snapshot of the config log and one of the offsets log when due (the
+    /// leader calls it), and waits until they are read back.
+    async fn snapshot_if_due(&self) -> Result<(), ClusterError> {
+        let writer = format!("{}-{}", self.me, self.incarnation);
+        let interval = self.conf.snapshot_interval;
+        let now = now_ms();
+        let (config, positions) = {
+            let v = self.view();
+            let config = snapshot::due(
+                v.snapshots.config,
+                v.config_last_change,
+                v.configs.next_offset(),
+                now,
+                interval,
+            )
+            .then(|| {
+                serde_json::to_string(&v.configs)
+                    .map(|text| (v.configs.next_offset(), text))
+                    .map_err(ClusterError::Encode)
+            })
+            .transpose()?;
+            let positions = snapshot::due(
+                v.snapshots.positions,
+                v.positions_last_change,
+                v.positions_next,
+                now,
+                interval,
+            )
+            .then(|| {
+                let offsets = v
+                    .offsets
+                    .iter()
+                    .flat_map(|(c, m)| m.iter().map(move |(p, o)| (c.as_str(), p, o)));
+                snapshot::positions_text(&v.fences, offsets).map(|text| (v.positions_next, text))
+            })
+            .transpose()?;
+            (config, positions)
+        };
+        if let Some((as_of, text)) = config {
+            let mut last = 0;
+            for part in snapshot::split(&text, as_of, &writer) {
+                last = self
+                    .config_log
+                    .append(&ConfigRecord::Snapshot(part))
+                    .await?;
+            }
+            let mut applied = self.config_applied.clone();
+            wait_applied(&mut applied, last + 1, READ_BACK_TIMEOUT).await?;
+            log_snapshot(self.config_log.topic(), as_of, &text);
+        }
+        if let Some((as_of, text)) = positions {
+            let mut last = 0;
+            for part in snapshot::split(&text, as_of, &writer) {
+                last = self
+                    .position_log
+                    .append(&PositionRecord::Snapshot(part))
+                    .await?;
+            }
+            let mut applied = self.positions_applied.clone();
+            wait_applied(&mut applied, last + 1, READ_BACK_TIMEOUT).await?;
+            log_snapshot(self.position_log.topic(), as_of, &text);
+        }
+        Ok(())
     }
 
     /// Leaves the cluster: says so (after the herder stopped every task), gives up the
@@ -502,6 +671,48 @@ impl Engine {
                         .map(move |(p, o)| (c.clone(), p.clone(), o.clone()))
                 })
                 .collect(),
+        }
+    }
+}
+
+fn log_snapshot(topic: &str, as_of: i64, text: &str) {
+    tracing::info!(
+        topic = %topic,
+        as_of,
+        bytes = text.len(),
+        parts = text.len().div_ceil(snapshot::CHUNK_BYTES).max(1),
+        "wrote a snapshot of an internal topic"
+    );
+}
+
+/// The leader's snapshots of the config and offsets logs, when due.
+async fn snapshots_loop(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(SNAPSHOT_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        if !engine.leads() {
+            continue;
+        }
+        let written = tokio::select! {
+            _ = cancel.cancelled() => return,
+            w = engine.snapshot_if_due() => w,
+        };
+        match written {
+            Ok(()) => failing = false,
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "could not write a snapshot of an internal topic; trying again");
+                }
+                failing = true;
+            }
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Reading and writing the cluster's internal logs: JSON records wrapped with the
 //! cluster id, appended with an acknowledged send, tailed in order from any offset.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
-use connect_rocketmq::{LogReader, OutMessage, Producer};
+use async_trait::async_trait;
+use connect_rocketmq::{LogBatch, LogReader, MqError, OutMessage, Producer};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -13,6 +15,8 @@ use super::ClusterError;
 
 /// Wait after a failed read before the next.
 const READ_RETRY: Duration = Duration::from_millis(500);
+/// How long a stopping reader waits for its parked read to end.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Serialize)]
 struct EnvelopeOut<'a, R> {
@@ -125,6 +129,66 @@ pub struct LogPos {
     pub store_ms: i64,
 }
 
+/// A log read from chosen offsets: a [`LogReader`], or a fake in unit tests.
+#[async_trait]
+pub trait LogSource: Send + Sync {
+    /// The topic (for logs).
+    fn topic(&self) -> &str;
+    /// Reads records from `from` without waiting for new ones.
+    async fn read_now(&self, from: i64) -> Result<LogBatch, MqError>;
+}
+
+#[async_trait]
+impl LogSource for LogReader {
+    fn topic(&self) -> &str {
+        LogReader::topic(self)
+    }
+
+    async fn read_now(&self, from: i64) -> Result<LogBatch, MqError> {
+        self.read(from, false).await
+    }
+}
+
+/// Reads `log` from `from` up to `end` (exclusive), handing every record of `cluster`
+/// to `visit` in order until it says stop. Unreadable records are skipped; a read error
+/// ends the scan with the error. Stops early if the log ends before `end`.
+pub async fn scan<R, F>(
+    log: &dyn LogSource,
+    cluster: &str,
+    from: i64,
+    end: i64,
+    mut visit: F,
+) -> Result<(), ClusterError>
+where
+    R: DeserializeOwned,
+    F: FnMut(LogPos, R) -> ControlFlow<()> + Send,
+{
+    let mut next = from;
+    while next < end {
+        let batch = log.read_now(next).await.map_err(ClusterError::Mq)?;
+        for r in batch.records.iter().filter(|r| r.offset < end) {
+            if let Decoded::Ours(record) = decode::<R>(cluster, &r.body) {
+                let pos = LogPos {
+                    offset: r.offset,
+                    store_ms: r.store_ms,
+                };
+                if visit(pos, record).is_break() {
+                    return Ok(());
+                }
+            }
+        }
+        let after = batch
+            .records
+            .last()
+            .map_or(batch.next, |r| batch.next.max(r.offset + 1));
+        if after <= next {
+            break;
+        }
+        next = after;
+    }
+    Ok(())
+}
+
 /// Reads `reader` from `from` until `cancel`, handing every record of `cluster` to
 /// `apply` in order and publishing, after each read, the offset up to which everything
 /// was applied. Read errors are logged and retried; unreadable records are logged and
@@ -143,9 +207,17 @@ pub async fn tail<R, F>(
     let mut next = from;
     let mut failing = false;
     loop {
+        let read = reader.read(next, true);
+        tokio::pin!(read);
         let batch = tokio::select! {
-            _ = cancel.cancelled() => break,
-            b = reader.read(next, true) => b,
+            _ = cancel.cancelled() => {
+                // Let a parked read end (the broker answers within its long poll) rather
+                // than drop it half-way: the client logs an error for a read torn down
+                // under it.
+                let _ = tokio::time::timeout(STOP_GRACE, &mut read).await;
+                break;
+            }
+            b = &mut read => b,
         };
         let batch = match batch {
             Ok(b) => {
@@ -210,9 +282,55 @@ pub async fn wait_applied(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::cluster::positions::PositionRecord;
+    use connect_rocketmq::LogRecord;
+
+    /// A log in memory whose records before `min` are gone (as after retention).
+    #[derive(Debug, Default)]
+    pub(crate) struct FakeLog {
+        pub(crate) records: Vec<Vec<u8>>,
+        pub(crate) min: i64,
+    }
+
+    impl FakeLog {
+        /// Appends a record; returns its offset.
+        pub(crate) fn push(&mut self, body: Vec<u8>) -> i64 {
+            self.records.push(body);
+            self.end() - 1
+        }
+
+        /// One past the last record.
+        pub(crate) fn end(&self) -> i64 {
+            i64::try_from(self.records.len()).unwrap()
+        }
+    }
+
+    #[async_trait]
+    impl LogSource for FakeLog {
+        fn topic(&self) -> &str {
+            "fake"
+        }
+
+        async fn read_now(&self, from: i64) -> Result<LogBatch, MqError> {
+            let start = from.max(self.min);
+            // Three records per read, to cross read boundaries in tests.
+            let records: Vec<LogRecord> = (start..self.end().min(start + 3))
+                .map(|o| LogRecord {
+                    offset: o,
+                    store_ms: 0,
+                    body: self.records[usize::try_from(o).unwrap()].clone().into(),
+                })
+                .collect();
+            let next = records.last().map_or(start, |r| r.offset + 1);
+            Ok(LogBatch {
+                records,
+                next,
+                end: self.end(),
+            })
+        }
+    }
 
     #[test]
     fn records_of_other_clusters_are_told_apart_from_unreadable_ones() {

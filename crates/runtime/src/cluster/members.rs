@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::assign::{Assignment, TaskKey};
+use super::snapshot::SnapshotRefs;
 
 /// A worker's periodic "I am alive" record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,10 @@ pub struct Heartbeat {
     /// Set by a worker that is stopping cleanly and has stopped its tasks.
     #[serde(default)]
     pub leaving: bool,
+    /// The newest snapshots of the config and offsets logs the worker knows of, for
+    /// workers that start without a local copy.
+    #[serde(default, skip_serializing_if = "SnapshotRefs::is_empty")]
+    pub snapshots: SnapshotRefs,
 }
 
 /// A task a worker runs (JSON object keys must be strings, so claims are a list).
@@ -234,6 +239,7 @@ mod tests {
             rest_url: format!("http://{worker}"),
             running: Vec::new(),
             leaving: false,
+            snapshots: SnapshotRefs::default(),
         })
     }
 
@@ -248,6 +254,14 @@ mod tests {
                 generation: 3,
             }],
             leaving: false,
+            snapshots: SnapshotRefs {
+                config: Some(crate::cluster::snapshot::SnapshotRef {
+                    offset: 9,
+                    as_of: 8,
+                    store_ms: 1,
+                }),
+                positions: None,
+            },
         });
         let bytes = crate::cluster::log::encode("k", &record).unwrap();
         match crate::cluster::log::decode::<ClusterRecord>("k", &bytes) {

@@ -11,6 +11,8 @@
 //! - [`engine`]: one worker's view of all four logs, its heartbeats and its writes.
 //! - [`fenced`]: the offset store and sink a task run writes through.
 //! - [`cache`]: the worker's local copy of configs and offsets, for quick restarts.
+//! - [`snapshot`]: snapshots of the config and offsets logs, for workers starting
+//!   without a copy (and after the broker removed old records).
 
 pub mod assign;
 pub mod cache;
@@ -21,6 +23,7 @@ pub mod lease;
 pub mod log;
 pub mod members;
 pub mod positions;
+pub mod snapshot;
 pub mod statuses;
 
 use std::time::Duration;

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use connect_api::{SourceOffset, SourcePartition};
 use serde::{Deserialize, Serialize};
 
+use super::snapshot::{SnapshotPart, SnapshotRecord};
+
 /// Who may commit for a task: its owner at one assignment generation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
@@ -65,6 +67,17 @@ pub enum PositionRecord {
         /// Connector name.
         connector: String,
     },
+    /// A part of a snapshot of this log (read only by a starting worker).
+    Snapshot(SnapshotPart),
+}
+
+impl SnapshotRecord for PositionRecord {
+    fn snapshot_part(&self) -> Option<&SnapshotPart> {
+        match self {
+            Self::Snapshot(part) => Some(part),
+            _ => None,
+        }
+    }
 }
 
 /// What applying one record does to the offsets.
@@ -97,6 +110,12 @@ struct ConnectorFences {
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Fences {
     connectors: BTreeMap<String, ConnectorFences>,
+    /// The highest generation any fence ever carried. Kept for good (also when the
+    /// fences themselves are dropped), so that a leader of a cluster restarted after
+    /// its membership records aged out of its reading window still numbers new
+    /// assignments above every fence.
+    #[serde(default)]
+    max_generation: u64,
 }
 
 impl Fences {
@@ -108,6 +127,7 @@ impl Fences {
                 task,
                 owner,
             } => {
+                self.max_generation = self.max_generation.max(owner.generation);
                 let c = self.connectors.entry(connector.clone()).or_default();
                 if owner.config_version > c.config_version {
                     // New task configs: every run of an older version is over.
@@ -154,7 +174,19 @@ impl Fences {
                 self.drop_fences(connector);
                 Effect::Reset
             }
+            // The state before the snapshot is already here.
+            PositionRecord::Snapshot(_) => Effect::None,
         }
+    }
+
+    /// The highest generation any fence carried (at least that of every current
+    /// owner, also in a copy written before the highest one was kept).
+    pub fn max_generation(&self) -> u64 {
+        self.connectors
+            .values()
+            .flat_map(|c| c.owners.values())
+            .map(|o| o.generation)
+            .fold(self.max_generation, u64::max)
     }
 
     /// The current owner of a task, if a run of it is fenced in.
@@ -271,6 +303,28 @@ mod tests {
         });
         assert_eq!(reset, Effect::Reset);
         assert!(!accepted(&f.apply(&commit(0, &w1, 1))));
+    }
+
+    #[test]
+    fn the_highest_generation_ever_fenced_outlives_dropped_fences_and_snapshots() {
+        let mut f = Fences::default();
+        f.apply(&fence(0, &owner("w1", 7, 1)));
+        f.apply(&fence(1, &owner("w2", 3, 1)));
+        // New task configs clear the owners, a reset drops the fences.
+        f.apply(&fence(0, &owner("w2", 2, 2)));
+        f.apply(&PositionRecord::Reset {
+            connector: "c".into(),
+        });
+        assert_eq!(f.max_generation(), 7);
+        let copy: Fences = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(copy.max_generation(), 7);
+        // A copy written before the highest generation was kept: its owners tell.
+        let old: Fences = serde_json::from_str(
+            r#"{"connectors":{"c":{"config_version":1,"owners":{"0":
+                {"worker":"w1","generation":4,"config_version":1}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.max_generation(), 4);
     }
 
     #[test]

@@ -92,6 +92,7 @@ mod tests {
                 rest_url: String::new(),
                 running: Vec::new(),
                 leaving: false,
+                snapshots: Default::default(),
             }),
             at,
         );

@@ -154,7 +154,11 @@ impl DistributedHerder {
                 return;
             };
             let current = v.members.assignment();
-            let generation = current.map_or(0, |a| a.generation);
+            // Above every fence too: after a restart of the whole cluster the last
+            // assignment may be older than the membership records read at start.
+            let generation = current
+                .map_or(0, |a| a.generation)
+                .max(v.fences.max_generation());
             // The last one written is not read back yet.
             if ls.assignment.is_some_and(|g| g > generation) {
                 return;

@@ -1,0 +1,719 @@
+//! Snapshots of the config and offsets logs, so that a worker starting without a local
+//! copy neither depends on records the broker may already have removed (RocketMQ drops
+//! commit-log files after `fileReservedTime`, 72 h by default) nor replays a log that
+//! grows with every offset commit.
+//!
+//! A snapshot is the state built from every record of a log before its `as_of` offset,
+//! written into the same log as one or more [`SnapshotPart`] records (big states are
+//! cut into chunks that fit in a message). Every worker builds the same state from the
+//! same records, so any worker's snapshot of a position is the same: the leader writes
+//! them, on a timer ([`due`]).
+//!
+//! Readers that already have the state (a running worker, or one that starts from its
+//! local copy) only note where the newest complete snapshot sits ([`SnapshotRef`], sent
+//! with every heartbeat). A starting worker picks its starting point with [`start`]:
+//! the newest snapshot named in a recent heartbeat, its local copy, the last snapshot
+//! found by reading the log when its first records are gone, or the log's first record.
+//! After a snapshot it reads the log on from the snapshot's `as_of`, skipping snapshot
+//! records.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use connect_api::{SourceOffset, SourcePartition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::log::{scan, LogPos, LogSource};
+use super::positions::Fences;
+use super::ClusterError;
+
+/// Largest chunk of snapshot text in one record (RocketMQ's default message limit is
+/// 4 MiB; JSON escaping of the chunk can add a little).
+pub const CHUNK_BYTES: usize = 512 * 1024;
+/// A new snapshot is written at least this often even when nothing changed, so the
+/// newest one is never older than this — well within the broker's default retention
+/// of 72 hours.
+pub const SNAPSHOT_REFRESH: Duration = Duration::from_secs(6 * 3600);
+
+/// One record of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotPart {
+    /// Every record of the log before this offset is in the snapshot.
+    pub as_of: i64,
+    /// The worker (and its incarnation) that wrote it; with `as_of`, tells snapshots
+    /// apart.
+    pub writer: String,
+    /// This part's number, from 0.
+    pub part: u32,
+    /// How many parts the snapshot has.
+    pub parts: u32,
+    /// A piece of the snapshot's JSON text; the parts' chunks in order are the text.
+    pub chunk: String,
+}
+
+/// Where a complete snapshot sits in its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRef {
+    /// Offset of its first part.
+    pub offset: i64,
+    /// Every record before this offset is in it.
+    pub as_of: i64,
+    /// When the broker stored its first part (epoch milliseconds, broker clock).
+    pub store_ms: i64,
+}
+
+impl SnapshotRef {
+    /// Whether a log whose records run from `min` to `end` still holds the snapshot and
+    /// everything after its `as_of`.
+    fn usable(&self, min: i64, end: i64) -> bool {
+        self.as_of >= min && self.as_of <= self.offset && self.offset < end
+    }
+}
+
+/// The newest snapshots of the config and offsets logs a worker knows of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRefs {
+    /// Of the config log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<SnapshotRef>,
+    /// Of the offsets log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positions: Option<SnapshotRef>,
+}
+
+impl SnapshotRefs {
+    /// Whether it names no snapshot.
+    pub fn is_empty(&self) -> bool {
+        self.config.is_none() && self.positions.is_none()
+    }
+
+    /// Keeps, for each log, the newer of the two.
+    pub fn merge(&mut self, other: &SnapshotRefs) {
+        fn newer(a: Option<SnapshotRef>, b: Option<SnapshotRef>) -> Option<SnapshotRef> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(if b.as_of > a.as_of { b } else { a }),
+                (a, b) => a.or(b),
+            }
+        }
+        self.config = newer(self.config, other.config);
+        self.positions = newer(self.positions, other.positions);
+    }
+}
+
+/// The state of the offsets log in a snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PositionsSnapshot {
+    /// The fences.
+    pub fences: Fences,
+    /// Committed offsets: (connector, partition, offset).
+    pub offsets: Vec<(String, SourcePartition, SourceOffset)>,
+}
+
+/// The text of a snapshot of the offsets log (the same JSON as [`PositionsSnapshot`]),
+/// written from the worker's view without copying it.
+pub fn positions_text<'a>(
+    fences: &'a Fences,
+    offsets: impl Iterator<Item = (&'a str, &'a SourcePartition, &'a SourceOffset)>,
+) -> Result<String, ClusterError> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        fences: &'a Fences,
+        offsets: Vec<(&'a str, &'a SourcePartition, &'a SourceOffset)>,
+    }
+    serde_json::to_string(&Out {
+        fences,
+        offsets: offsets.collect(),
+    })
+    .map_err(ClusterError::Encode)
+}
+
+/// A log record that may be a snapshot part.
+pub trait SnapshotRecord {
+    /// The part, if the record is one.
+    fn snapshot_part(&self) -> Option<&SnapshotPart>;
+}
+
+/// Cuts a snapshot's text into parts of at most [`CHUNK_BYTES`] (at character
+/// boundaries).
+pub fn split(text: &str, as_of: i64, writer: &str) -> Vec<SnapshotPart> {
+    split_in(text, as_of, writer, CHUNK_BYTES)
+}
+
+fn split_in(text: &str, as_of: i64, writer: &str, chunk_bytes: usize) -> Vec<SnapshotPart> {
+    let mut chunks = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(chunk_bytes.max(4));
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (chunk, tail) = rest.split_at(cut);
+        chunks.push(chunk.to_owned());
+        rest = tail;
+    }
+    if chunks.is_empty() {
+        chunks.push(String::new());
+    }
+    let parts = u32::try_from(chunks.len()).unwrap_or(u32::MAX);
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| SnapshotPart {
+            as_of,
+            writer: writer.to_owned(),
+            part: u32::try_from(i).unwrap_or(u32::MAX),
+            parts,
+            chunk,
+        })
+        .collect()
+}
+
+/// Puts a snapshot's parts back together as they are read, in log order. Parts of
+/// another snapshot, a missing part or a part out of order drop the snapshot being
+/// assembled (its writer died half-way; a later snapshot replaces it).
+#[derive(Debug, Default)]
+pub struct Assembler {
+    /// Keep the text (a starting worker) or only follow the parts (a running one).
+    keep_text: bool,
+    current: Option<Assembling>,
+}
+
+#[derive(Debug)]
+struct Assembling {
+    first: SnapshotRef,
+    writer: String,
+    parts: u32,
+    next_part: u32,
+    text: String,
+}
+
+impl Assembler {
+    /// An assembler that keeps the text.
+    pub fn with_text() -> Self {
+        Self {
+            keep_text: true,
+            current: None,
+        }
+    }
+
+    /// Takes the part read at `pos`; returns the snapshot once its last part is read
+    /// (with its text if kept).
+    pub fn feed(&mut self, pos: LogPos, part: &SnapshotPart) -> Option<(SnapshotRef, String)> {
+        if part.parts == 0 || part.part >= part.parts {
+            self.current = None;
+            return None;
+        }
+        if part.part == 0 {
+            self.current = Some(Assembling {
+                first: SnapshotRef {
+                    offset: pos.offset,
+                    as_of: part.as_of,
+                    store_ms: pos.store_ms,
+                },
+                writer: part.writer.clone(),
+                parts: part.parts,
+                next_part: 0,
+                text: String::new(),
+            });
+        }
+        let continues = self.current.as_ref().is_some_and(|c| {
+            c.writer == part.writer
+                && c.first.as_of == part.as_of
+                && c.parts == part.parts
+                && c.next_part == part.part
+        });
+        if !continues {
+            self.current = None;
+            return None;
+        }
+        let c = self.current.as_mut()?;
+        if self.keep_text {
+            c.text.push_str(&part.chunk);
+        }
+        c.next_part += 1;
+        if c.next_part < c.parts {
+            return None;
+        }
+        self.current.take().map(|c| (c.first, c.text))
+    }
+}
+
+/// Whether the leader should write a new snapshot of a log now: when the log has
+/// records after the newest snapshot and that one is older than `interval`, or when the
+/// newest is older than [`SNAPSHOT_REFRESH`] (so one is always within retention), or
+/// when there is none yet and the log has records.
+pub fn due(
+    newest: Option<SnapshotRef>,
+    last_change: i64,
+    applied: i64,
+    now_ms: i64,
+    interval: Duration,
+) -> bool {
+    let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    match newest {
+        None => applied > 0,
+        Some(r) => {
+            let age = now_ms.saturating_sub(r.store_ms);
+            (last_change >= r.as_of && age >= ms(interval)) || age >= ms(SNAPSHOT_REFRESH)
+        }
+    }
+}
+
+/// Where reading a log starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartedFrom {
+    /// A snapshot.
+    Snapshot(SnapshotRef),
+    /// The worker's local copy.
+    LocalCopy,
+    /// The log's first record (the log is whole).
+    FirstRecord,
+    /// The log's first records are gone and no snapshot was found: state written
+    /// before `min` is missing.
+    Incomplete {
+        /// The log's first offset.
+        min: i64,
+    },
+}
+
+/// A log's starting state and where to read on from.
+#[derive(Debug)]
+pub struct Start<S> {
+    /// The state before `from`.
+    pub state: S,
+    /// The first offset to read.
+    pub from: i64,
+    /// Where the state came from.
+    pub how: StartedFrom,
+}
+
+/// Chooses where a worker starts reading a log whose records run from `min` to `end`:
+/// the snapshot at `pointer` if it is ahead of the local `copy` (state before the
+/// copy's offset), else the copy, else — when the log's first records are gone — the
+/// last snapshot found in the log, else its first record.
+pub async fn start<S, R>(
+    log: &dyn LogSource,
+    cluster: &str,
+    (min, end): (i64, i64),
+    copy: Option<(i64, S)>,
+    pointer: Option<SnapshotRef>,
+) -> Result<Start<S>, ClusterError>
+where
+    S: DeserializeOwned + Default,
+    R: DeserializeOwned + SnapshotRecord,
+{
+    let copy = copy.filter(|(next, _)| *next > min && *next <= end);
+    let ahead = pointer
+        .filter(|p| p.usable(min, end) && copy.as_ref().is_none_or(|(next, _)| p.as_of > *next));
+    if let Some(p) = ahead {
+        match read_at::<R>(log, cluster, p, end).await? {
+            Some(text) => match serde_json::from_str::<S>(&text) {
+                Ok(state) => {
+                    return Ok(Start {
+                        state,
+                        from: p.as_of,
+                        how: StartedFrom::Snapshot(p),
+                    })
+                }
+                Err(e) => tracing::warn!(
+                    topic = log.topic(),
+                    offset = p.offset,
+                    error = %e,
+                    "cannot read the snapshot named by the cluster; starting without it"
+                ),
+            },
+            None => tracing::warn!(
+                topic = log.topic(),
+                offset = p.offset,
+                "the snapshot named by the cluster is not in the log; starting without it"
+            ),
+        }
+    }
+    if let Some((next, state)) = copy {
+        return Ok(Start {
+            state,
+            from: next,
+            how: StartedFrom::LocalCopy,
+        });
+    }
+    if min > 0 {
+        if let Some((p, text)) = last_in::<R>(log, cluster, min, end).await? {
+            match serde_json::from_str::<S>(&text) {
+                Ok(state) => {
+                    return Ok(Start {
+                        state,
+                        from: p.as_of,
+                        how: StartedFrom::Snapshot(p),
+                    })
+                }
+                Err(e) => tracing::warn!(
+                    topic = log.topic(),
+                    offset = p.offset,
+                    error = %e,
+                    "cannot read the last snapshot in the log"
+                ),
+            }
+        }
+        return Ok(Start {
+            state: S::default(),
+            from: min,
+            how: StartedFrom::Incomplete { min },
+        });
+    }
+    Ok(Start {
+        state: S::default(),
+        from: min,
+        how: StartedFrom::FirstRecord,
+    })
+}
+
+/// Reads the snapshot whose first part is at `at`.
+async fn read_at<R>(
+    log: &dyn LogSource,
+    cluster: &str,
+    at: SnapshotRef,
+    end: i64,
+) -> Result<Option<String>, ClusterError>
+where
+    R: DeserializeOwned + SnapshotRecord,
+{
+    let mut assembler = Assembler::with_text();
+    let mut found = None;
+    scan::<R, _>(log, cluster, at.offset, end, |pos, record| {
+        if let Some(part) = record.snapshot_part() {
+            if part.part == 0 && pos.offset != at.offset {
+                // The snapshot asked for was incomplete; a newer one starts here.
+                return ControlFlow::Break(());
+            }
+            if let Some((r, text)) = assembler.feed(pos, part) {
+                if r.offset == at.offset {
+                    found = Some(text);
+                }
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    })
+    .await?;
+    Ok(found)
+}
+
+/// Reads the log from `min` to `end` and returns its last complete snapshot whose
+/// `as_of` is still in the log.
+async fn last_in<R>(
+    log: &dyn LogSource,
+    cluster: &str,
+    min: i64,
+    end: i64,
+) -> Result<Option<(SnapshotRef, String)>, ClusterError>
+where
+    R: DeserializeOwned + SnapshotRecord,
+{
+    let mut assembler = Assembler::with_text();
+    let mut last = None;
+    scan::<R, _>(log, cluster, min, end, |pos, record| {
+        if let Some(part) = record.snapshot_part() {
+            if let Some((r, text)) = assembler.feed(pos, part) {
+                if r.usable(min, end) {
+                    last = Some((r, text));
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    })
+    .await?;
+    Ok(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::log::{encode, tests::FakeLog};
+    use crate::cluster::positions::{Owner, PositionRecord};
+
+    fn pos(offset: i64) -> LogPos {
+        LogPos {
+            offset,
+            store_ms: 1000 + offset,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_cut_into_parts_is_put_back_together_even_across_other_records() {
+        let text = "é".repeat(50) + "{\"x\":[1,2,3]}";
+        let parts = split_in(&text, 7, "w1-1", 9);
+        assert!(parts.len() > 5);
+        assert!(parts.iter().all(|p| p.chunk.len() <= 9));
+        let mut a = Assembler::with_text();
+        let mut done = None;
+        for (i, p) in parts.iter().enumerate() {
+            // Other records between parts are not fed; offsets leave gaps for them.
+            let got = a.feed(pos(10 + 2 * i as i64), p);
+            if i + 1 < parts.len() {
+                assert!(got.is_none());
+            } else {
+                done = got;
+            }
+        }
+        let (r, back) = done.unwrap();
+        assert_eq!(back, text);
+        assert_eq!(
+            r,
+            SnapshotRef {
+                offset: 10,
+                as_of: 7,
+                store_ms: 1010
+            }
+        );
+    }
+
+    #[test]
+    fn a_snapshot_with_a_missing_or_foreign_part_is_dropped_and_the_next_one_counts() {
+        let one = split_in("abcdefghij", 5, "w1-1", 4);
+        let two = split_in("klmnopqrst", 6, "w2-1", 4);
+        let mut a = Assembler::with_text();
+        assert!(a.feed(pos(0), &one[0]).is_none());
+        // The writer died; another snapshot begins.
+        assert!(a.feed(pos(1), &two[0]).is_none());
+        assert!(a.feed(pos(2), &one[1]).is_none(), "a foreign part");
+        // `two` was dropped by the foreign part; a whole new run of it completes.
+        let mut last = None;
+        for (i, p) in two.iter().enumerate() {
+            last = a.feed(pos(10 + i as i64), p);
+        }
+        assert_eq!(last.map(|(_, t)| t).as_deref(), Some("klmnopqrst"));
+        // A part out of order.
+        assert!(a.feed(pos(20), &one[0]).is_none());
+        assert!(a.feed(pos(21), &one[2]).is_none());
+        assert!(a.feed(pos(22), &one[1]).is_none());
+    }
+
+    #[test]
+    fn a_running_worker_follows_parts_without_keeping_their_text() {
+        let parts = split_in("abcdefgh", 3, "w", 3);
+        let mut a = Assembler::default();
+        let mut last = None;
+        for (i, p) in parts.iter().enumerate() {
+            last = a.feed(pos(i as i64), p);
+        }
+        let (r, text) = last.unwrap();
+        assert_eq!(r.offset, 0);
+        assert!(text.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_is_due_on_change_after_the_interval_or_after_the_refresh_anyway() {
+        let interval = Duration::from_secs(600);
+        let r = SnapshotRef {
+            offset: 100,
+            as_of: 99,
+            store_ms: 0,
+        };
+        let min = 60_000;
+        assert!(due(None, 5, 6, 0, interval), "none yet");
+        assert!(!due(None, -1, 0, 0, interval), "an empty log");
+        assert!(!due(Some(r), 120, 121, 5 * min, interval), "too soon");
+        assert!(due(Some(r), 120, 121, 10 * min, interval), "changed");
+        assert!(!due(Some(r), 98, 121, 10 * min, interval), "unchanged");
+        assert!(due(Some(r), 98, 121, 6 * 60 * min, interval), "refresh");
+    }
+
+    // --- Choosing where to start, on a fake log -------------------------------------
+
+    fn owner(worker: &str, generation: u64) -> Owner {
+        Owner {
+            worker: worker.into(),
+            generation,
+            config_version: 1,
+        }
+    }
+
+    fn commit(n: u32, generation: u64) -> PositionRecord {
+        PositionRecord::Commit {
+            connector: "c".into(),
+            task: 0,
+            owner: owner("w1", generation),
+            offsets: vec![(
+                SourcePartition::try_from(serde_json::json!({"index": "i"})).unwrap(),
+                SourceOffset::try_from(serde_json::json!({ "n": n })).unwrap(),
+            )],
+        }
+    }
+
+    /// Applies records to the positions state the way a worker does.
+    #[derive(Default)]
+    struct State {
+        snapshot: PositionsSnapshot,
+    }
+
+    impl State {
+        fn apply(&mut self, r: &PositionRecord) {
+            use crate::cluster::positions::Effect;
+            if let Effect::Change(changes) = self.snapshot.fences.apply(r) {
+                for (p, o) in changes {
+                    self.snapshot.offsets.retain(|(_, q, _)| *q != p);
+                    if let Some(o) = o {
+                        self.snapshot.offsets.push(("c".into(), p, o));
+                    }
+                }
+            }
+        }
+        fn offsets(&self) -> String {
+            serde_json::to_string(&self.snapshot.offsets).unwrap()
+        }
+    }
+
+    /// A log: a fence, commits 1..=30 with a snapshot (in 3 parts, written while more
+    /// commits came in) after commit 20.
+    fn log_with_snapshot() -> (FakeLog, SnapshotRef, State) {
+        let mut log = FakeLog::default();
+        let mut state = State::default();
+        let fence = PositionRecord::Fence {
+            connector: "c".into(),
+            task: 0,
+            owner: owner("w1", 1),
+        };
+        state.apply(&fence);
+        log.push(encode("K", &fence).unwrap());
+        for n in 1..=20 {
+            let c = commit(n, 1);
+            state.apply(&c);
+            log.push(encode("K", &c).unwrap());
+        }
+        let as_of = log.end();
+        let text = serde_json::to_string(&state.snapshot).unwrap();
+        let parts = split_in(&text, as_of, "w1-1", text.len() / 3 + 1);
+        assert_eq!(parts.len(), 3);
+        let mut first = None;
+        for (i, p) in parts.into_iter().enumerate() {
+            let at = log.push(encode("K", &PositionRecord::Snapshot(p)).unwrap());
+            first.get_or_insert(at);
+            let c = commit(21 + i as u32, 1);
+            state.apply(&c);
+            log.push(encode("K", &c).unwrap());
+        }
+        for n in 24..=30 {
+            let c = commit(n, 1);
+            state.apply(&c);
+            log.push(encode("K", &c).unwrap());
+        }
+        let r = SnapshotRef {
+            offset: first.unwrap(),
+            as_of,
+            store_ms: 0,
+        };
+        (log, r, state)
+    }
+
+    async fn replay(log: &FakeLog, s: Start<PositionsSnapshot>) -> State {
+        let mut state = State { snapshot: s.state };
+        scan::<PositionRecord, _>(log, "K", s.from, log.end(), |_, r| {
+            state.apply(&r);
+            ControlFlow::Continue(())
+        })
+        .await
+        .unwrap();
+        state
+    }
+
+    #[tokio::test]
+    async fn a_worker_without_a_copy_starts_from_the_snapshot_a_heartbeat_names() {
+        let (log, r, whole) = log_with_snapshot();
+        let s =
+            start::<PositionsSnapshot, PositionRecord>(&log, "K", (0, log.end()), None, Some(r))
+                .await
+                .unwrap();
+        assert_eq!(s.how, StartedFrom::Snapshot(r));
+        assert_eq!(s.from, r.as_of);
+        assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
+    }
+
+    #[tokio::test]
+    async fn when_retention_removed_the_first_records_the_last_snapshot_in_the_log_is_found() {
+        let (mut log, r, whole) = log_with_snapshot();
+        // Everything before the snapshot's as_of is gone.
+        log.min = r.as_of;
+        let s =
+            start::<PositionsSnapshot, PositionRecord>(&log, "K", (log.min, log.end()), None, None)
+                .await
+                .unwrap();
+        assert_eq!(s.how, StartedFrom::Snapshot(r));
+        assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
+    }
+
+    #[tokio::test]
+    async fn a_log_that_lost_records_without_a_snapshot_is_reported_incomplete() {
+        let (mut log, r, _) = log_with_snapshot();
+        // Even the snapshot's first part is gone.
+        log.min = r.offset + 1;
+        let s =
+            start::<PositionsSnapshot, PositionRecord>(&log, "K", (log.min, log.end()), None, None)
+                .await
+                .unwrap();
+        assert_eq!(s.how, StartedFrom::Incomplete { min: r.offset + 1 });
+    }
+
+    #[tokio::test]
+    async fn a_local_copy_ahead_of_the_snapshot_wins_and_one_behind_it_loses() {
+        let (log, r, whole) = log_with_snapshot();
+        let end = log.end();
+        // A copy taken at the end of the log: nothing to read.
+        let ahead = (end, whole.snapshot.clone());
+        let s =
+            start::<PositionsSnapshot, PositionRecord>(&log, "K", (0, end), Some(ahead), Some(r))
+                .await
+                .unwrap();
+        assert_eq!((s.how, s.from), (StartedFrom::LocalCopy, end));
+        // A copy from before the snapshot: the snapshot is read instead.
+        let behind = (3, PositionsSnapshot::default());
+        let s =
+            start::<PositionsSnapshot, PositionRecord>(&log, "K", (0, end), Some(behind), Some(r))
+                .await
+                .unwrap();
+        assert_eq!(s.how, StartedFrom::Snapshot(r));
+        assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
+    }
+
+    #[tokio::test]
+    async fn a_local_copy_is_used_only_while_the_log_still_holds_its_position() {
+        let (mut log, _, _) = log_with_snapshot();
+        let end = log.end();
+        log.min = 10;
+        for (next, used) in [
+            (10, false),
+            (11, true),
+            (end, true),
+            (9, false),
+            (end + 1, false),
+        ] {
+            let copy = (next, PositionsSnapshot::default());
+            let s =
+                start::<PositionsSnapshot, PositionRecord>(&log, "K", (10, end), Some(copy), None)
+                    .await
+                    .unwrap();
+            assert_eq!(s.how == StartedFrom::LocalCopy, used, "copy at {next}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_whole_log_without_a_snapshot_is_read_from_its_first_record() {
+        let (log, r, whole) = log_with_snapshot();
+        // A pointer to a snapshot's second part, not its first.
+        let wrong = SnapshotRef {
+            offset: r.offset + 1,
+            ..r
+        };
+        let s = start::<PositionsSnapshot, PositionRecord>(
+            &log,
+            "K",
+            (0, log.end()),
+            None,
+            Some(wrong),
+        )
+        .await
+        .unwrap();
+        assert_eq!((s.how, s.from), (StartedFrom::FirstRecord, 0));
+        assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
+    }
+}
