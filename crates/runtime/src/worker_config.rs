@@ -542,6 +542,36 @@ mod tests {
     }
 
     #[test]
+    fn cluster_keys_are_read_with_rocketmq_connect_defaults_and_checked_together() {
+        let cfg = WorkerConfig::parse("storePathRootDir=/x\n").unwrap();
+        assert_eq!(cfg.cluster, ClusterConf::default());
+        assert_eq!(cfg.cluster.config_topic, "connector-config-topic");
+        assert_eq!(cfg.cluster.snapshot_interval, Duration::from_secs(600));
+        let cfg = WorkerConfig::parse(
+            "storePathRootDir=/x\nconnectClusterId=c1\noffsetStoreTopic=pos\n\
+             sessionTimeoutMs=3000\nheartbeatIntervalMs=1000\nsnapshotIntervalMs=5000\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.cluster.cluster_id, "c1");
+        assert_eq!(cfg.cluster.position_topic, "pos");
+        assert_eq!(cfg.cluster.session_timeout, Duration::from_secs(3));
+        assert_eq!(cfg.cluster.snapshot_interval, Duration::from_secs(5));
+        for (conf, key) in [
+            ("snapshotIntervalMs=500", "snapshotIntervalMs"),
+            ("snapshotIntervalMs=86400000", "snapshotIntervalMs"),
+            ("sessionTimeoutMs=999", "sessionTimeoutMs"),
+            ("heartbeatIntervalMs=5000", "heartbeatIntervalMs"),
+            (
+                "configStoreTopic=connector-status-topic",
+                "four different topics",
+            ),
+        ] {
+            let err = WorkerConfig::parse(&format!("storePathRootDir=/x\n{conf}\n")).unwrap_err();
+            assert!(err.contains(key), "{conf}: {err}");
+        }
+    }
+
+    #[test]
     fn rest_token_from_the_conf_is_hidden_in_debug() {
         let cfg = WorkerConfig::parse(
             "storePathRootDir=/x\nrest.auth.token=tok-abcdefghijklmnop\nsecretKey=sk-very-secret\n",
