@@ -608,6 +608,65 @@ impl Stream {
     }
 }
 
+/// A TCP proxy on 127.0.0.1 to the real Elasticsearch that, once told to
+/// [`HangingProxy::hang`], accepts new connections and never answers on them: a network
+/// fault between a worker and Elasticsearch.
+struct HangingProxy {
+    port: u16,
+    hanging: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HangingProxy {
+    async fn start() -> Self {
+        let upstream = connect_testkit::es_url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hanging = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let hanging = hanging.clone();
+            async move {
+                let mut held = Vec::new();
+                while let Ok((mut conn, _)) = listener.accept().await {
+                    if hanging.load(Ordering::SeqCst) {
+                        held.push(conn);
+                        continue;
+                    }
+                    let upstream = upstream.clone();
+                    tokio::spawn(async move {
+                        if let Ok(mut es) = tokio::net::TcpStream::connect(&upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut conn, &mut es).await;
+                        }
+                    });
+                }
+            }
+        });
+        HangingProxy {
+            port,
+            hanging,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// From now on, new connections get no answer.
+    fn hang(&self) {
+        self.hanging.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for HangingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// The failover bound of the contract: `sessionTimeoutMs` + 5 s.
 fn failover_bound(conf: &ClusterConf) -> Duration {
     Duration::from_millis(conf.session_timeout_ms) + Duration::from_secs(5)
@@ -663,8 +722,48 @@ async fn kill_9_of_the_leader_moves_its_tasks_to_survivors_within_session_timeou
     let leader = views.iter().find(|v| v.leader).unwrap().worker_id.clone();
     let victim = (0..3).find(|&i| s.cluster.id(i) == leader).unwrap();
     let before = s.counter.distinct();
-    let (moved, took) = kill_and_measure(&mut s, victim, &views).await;
+    // Right after the kill, while the survivors have no leader yet, a second connector
+    // is created that reaches Elasticsearch through a proxy which then stops answering:
+    // the new leader's split of it hangs, and must not hold up the failover.
+    let proxy = HangingProxy::start().await;
+    let mut hung = s.data.connector_config();
+    hung["es.hosts"] = json!(proxy.url());
+    hung["es.request.timeout.ms"] = json!("600000");
+    let hung_name = unique_name("c-hung");
+    let moved = tasks_of(&views, &leader).to_vec();
+    let survivors: Vec<String> = s
+        .cluster
+        .live_ids()
+        .into_iter()
+        .filter(|id| *id != leader)
+        .collect();
+    let killed_at = Instant::now();
+    s.cluster.kill9(victim).await;
+    let via = (0..3).find(|&i| i != victim).unwrap();
+    s.cluster.create(via, &hung_name, &hung).await;
+    proxy.hang();
     let bound = failover_bound(&s.cluster.conf);
+    let took = s
+        .cluster
+        .wait_moved(
+            &s.connector,
+            &moved,
+            &survivors,
+            killed_at,
+            bound + Duration::from_secs(60),
+        )
+        .await;
+    // The premise: the split of the second connector is still hanging.
+    let (code, body) = s.cluster.workers[via]
+        .get(&format!("/connectors/{hung_name}"))
+        .await
+        .unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body["tasks"],
+        json!([]),
+        "its split should still hang: {body}"
+    );
     println!(
         "kill -9 of the leader {leader} after {before} documents: its {} tasks RUNNING on the \
          survivors after {took:?} (bound {bound:?})",
@@ -692,6 +791,7 @@ async fn kill_9_of_the_leader_moves_its_tasks_to_survivors_within_session_timeou
         &d.duplicated_keys[..d.duplicated_keys.len().min(10)]
     );
     s.cleanup().await;
+    drop(proxy);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

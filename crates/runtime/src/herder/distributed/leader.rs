@@ -1,22 +1,28 @@
-//! The leader's part of the clustered herder: splitting connectors into tasks, keeping
-//! their reconfiguration timers, and assigning the tasks to the live workers.
+//! The leader's part of the clustered herder: splitting connectors into tasks (in the
+//! background), keeping their reconfiguration timers, and assigning the tasks to the
+//! live workers.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use connect_api::{ConfigMap, FieldError};
+use tokio::sync::mpsc;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::{current_tasks, DistributedHerder, SPLIT_RETRY};
 use crate::cluster::assign::{assign, TaskKey};
 use crate::cluster::configs::{ClusterConnector, ConfigRecord};
+use crate::cluster::engine::Engine;
 use crate::cluster::members::{AssignmentRecord, ClusterRecord};
 use crate::herder::common;
 use crate::herder::reconfigure::{self, Recomputed, Reconfigurable, ReconfigureTimer, TimerSpec};
+use crate::placeholders::PlaceholderPolicy;
+use crate::registry::PluginRegistry;
 use crate::store::TargetState;
 
 /// What the leader remembers between rounds.
-#[derive(Default)]
 pub(super) struct LeaderState {
     /// Connector → the config offset whose split (or failure) was written.
     pub(super) splits: BTreeMap<String, i64>,
@@ -26,16 +32,71 @@ pub(super) struct LeaderState {
     pub(super) assignment: Option<u64>,
     /// Reconfiguration timers of the connectors led, with the config offset they run for.
     pub(super) timers: BTreeMap<String, (i64, ReconfigureTimer)>,
+    /// Splits running in the background, by connector.
+    splitting: BTreeMap<String, Splitting>,
+    done_tx: mpsc::UnboundedSender<SplitDone>,
+    done_rx: mpsc::UnboundedReceiver<SplitDone>,
+}
+
+impl Default for LeaderState {
+    fn default() -> Self {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Self {
+            splits: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            assignment: None,
+            timers: BTreeMap::new(),
+            splitting: BTreeMap::new(),
+            done_tx,
+            done_rx,
+        }
+    }
+}
+
+/// A split running in the background: asking the connector for its task configs may
+/// take as long as its source system does to answer (es-source asks Elasticsearch), and
+/// must not hold up assignments, so failover does not wait on a slow or unreachable
+/// source. Dropping it aborts it.
+struct Splitting {
+    /// The config offset it splits.
+    based_on: i64,
+    _task: AbortOnDropHandle<()>,
+}
+
+/// What a background split did.
+struct SplitDone {
+    name: String,
+    based_on: i64,
+    failed: bool,
+    written: bool,
 }
 
 /// A connector with its name.
 type Named = (String, ClusterConnector);
 
 impl DistributedHerder {
-    /// Splits connectors that have no task configs for their config yet, keeps the
-    /// reconfiguration timers, and assigns the tasks when members or tasks changed.
+    /// Starts splits of connectors that have no task configs for their config yet (in
+    /// the background), keeps the reconfiguration timers, and assigns the tasks when
+    /// members or tasks changed.
     pub(super) async fn lead(&self) {
         let mut ls = self.leader.lock().await;
+        while let Ok(done) = ls.done_rx.try_recv() {
+            if ls
+                .splitting
+                .get(&done.name)
+                .is_some_and(|s| s.based_on == done.based_on)
+            {
+                ls.splitting.remove(&done.name);
+            }
+            if done.failed {
+                ls.failed.insert(done.name.clone(), Instant::now());
+            } else {
+                ls.failed.remove(&done.name);
+            }
+            if done.written {
+                ls.splits.insert(done.name, done.based_on);
+            }
+        }
         let (todo, all): (Vec<Named>, Vec<Named>) = {
             let v = self.engine.view();
             let now = Instant::now();
@@ -69,42 +130,35 @@ impl DistributedHerder {
                 .collect();
             (todo, all)
         };
+        // A split of a config that changed since, or of a connector deleted, is moot.
+        ls.splitting.retain(|name, s| {
+            all.iter()
+                .any(|(n, c)| n == name && c.config_offset == s.based_on)
+        });
         for (name, c) in todo {
-            let record =
-                match common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
-                {
-                    Ok(checked) => match common::split(&checked).await {
-                        Ok(tasks) => ConfigRecord::TaskConfigs {
-                            name: name.clone(),
-                            based_on: c.config_offset,
-                            tasks,
-                        },
-                        Err(trace) => ConfigRecord::SplitFailed {
-                            name: name.clone(),
-                            based_on: c.config_offset,
-                            trace,
-                        },
-                    },
-                    Err(errors) => ConfigRecord::SplitFailed {
-                        name: name.clone(),
-                        based_on: c.config_offset,
-                        trace: FieldError::join(&errors),
-                    },
-                };
-            if let ConfigRecord::SplitFailed { trace, .. } = &record {
-                tracing::error!(connector = %name, error = %trace, "connector failed to split into tasks");
-                ls.failed.insert(name.clone(), Instant::now());
-            } else {
-                ls.failed.remove(&name);
+            if ls
+                .splitting
+                .get(&name)
+                .is_some_and(|s| s.based_on == c.config_offset)
+            {
+                continue;
             }
-            match self.engine.write_config(&record).await {
-                Ok(_) => {
-                    ls.splits.insert(name, c.config_offset);
-                }
-                Err(e) => {
-                    tracing::warn!(connector = %name, error = %e, "could not write task configs")
-                }
-            }
+            let based_on = c.config_offset;
+            let task = tokio::spawn(split_in_background(
+                self.engine.clone(),
+                self.registry.clone(),
+                self.settings.placeholders.clone(),
+                name.clone(),
+                c,
+                ls.done_tx.clone(),
+            ));
+            ls.splitting.insert(
+                name,
+                Splitting {
+                    based_on,
+                    _task: AbortOnDropHandle::new(task),
+                },
+            );
         }
         self.keep_timers(&mut ls, &all);
         self.assign_if_needed(&mut ls).await;
@@ -188,6 +242,57 @@ impl DistributedHerder {
             Err(e) => tracing::warn!(error = %e, "could not write the assignment"),
         }
     }
+}
+
+/// Splits one connector and writes its task configs (or why it failed) if this worker
+/// still leads; reports to the leader's next round.
+async fn split_in_background(
+    engine: Arc<Engine>,
+    registry: PluginRegistry,
+    placeholders: PlaceholderPolicy,
+    name: String,
+    c: ClusterConnector,
+    done: mpsc::UnboundedSender<SplitDone>,
+) {
+    let based_on = c.config_offset;
+    let record = match common::check_offline(&registry, &placeholders, &c.config) {
+        Ok(checked) => match common::split(&checked).await {
+            Ok(tasks) => ConfigRecord::TaskConfigs {
+                name: name.clone(),
+                based_on,
+                tasks,
+            },
+            Err(trace) => ConfigRecord::SplitFailed {
+                name: name.clone(),
+                based_on,
+                trace,
+            },
+        },
+        Err(errors) => ConfigRecord::SplitFailed {
+            name: name.clone(),
+            based_on,
+            trace: FieldError::join(&errors),
+        },
+    };
+    let failed = matches!(record, ConfigRecord::SplitFailed { .. });
+    if let ConfigRecord::SplitFailed { trace, .. } = &record {
+        tracing::error!(connector = %name, error = %trace, "connector failed to split into tasks");
+    }
+    let written = engine.leads()
+        && match engine.write_config(&record).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(connector = %name, error = %e, "could not write task configs");
+                false
+            }
+        };
+    let _ = done.send(SplitDone {
+        name,
+        based_on,
+        failed,
+        written,
+    });
+    engine.changed().notify_waiters();
 }
 
 #[async_trait]
