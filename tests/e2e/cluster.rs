@@ -672,13 +672,15 @@ fn failover_bound(conf: &ClusterConf) -> Duration {
     Duration::from_millis(conf.session_timeout_ms) + Duration::from_secs(5)
 }
 
-/// Kills worker `victim` with SIGKILL; waits until its tasks (per `views`) are RUNNING on
-/// the survivors; returns the moved tasks and the time from the kill to that.
-async fn kill_and_measure(
-    s: &mut Stream,
-    victim: usize,
-    views: &[WorkerView],
-) -> (Vec<TaskRef>, Duration) {
+/// A worker killed with SIGKILL: its tasks, the survivors, and when.
+struct Killed {
+    moved: Vec<TaskRef>,
+    survivors: Vec<String>,
+    at: Instant,
+}
+
+/// Kills worker `victim` with SIGKILL (its tasks per `views`).
+async fn kill(s: &mut Stream, victim: usize, views: &[WorkerView]) -> Killed {
     let victim_id = s.cluster.id(victim);
     let moved = tasks_of(views, &victim_id).to_vec();
     assert!(
@@ -691,20 +693,40 @@ async fn kill_and_measure(
         .into_iter()
         .filter(|id| *id != victim_id)
         .collect();
-    let killed_at = Instant::now();
+    let at = Instant::now();
     s.cluster.kill9(victim).await;
+    Killed {
+        moved,
+        survivors,
+        at,
+    }
+}
+
+/// Waits until the killed worker's tasks are RUNNING on the survivors; returns the time
+/// from the kill to that.
+async fn wait_failover(s: &Stream, k: &Killed) -> Duration {
     let bound = failover_bound(&s.cluster.conf);
-    let took = s
-        .cluster
+    s.cluster
         .wait_moved(
             &s.connector,
-            &moved,
-            &survivors,
-            killed_at,
+            &k.moved,
+            &k.survivors,
+            k.at,
             bound + Duration::from_secs(60),
         )
-        .await;
-    (moved, took)
+        .await
+}
+
+/// Kills worker `victim` with SIGKILL; waits until its tasks (per `views`) are RUNNING on
+/// the survivors; returns the moved tasks and the time from the kill to that.
+async fn kill_and_measure(
+    s: &mut Stream,
+    victim: usize,
+    views: &[WorkerView],
+) -> (Vec<TaskRef>, Duration) {
+    let k = kill(s, victim, views).await;
+    let took = wait_failover(s, &k).await;
+    (k.moved, took)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -730,29 +752,12 @@ async fn kill_9_of_the_leader_moves_its_tasks_to_survivors_within_session_timeou
     hung["es.hosts"] = json!(proxy.url());
     hung["es.request.timeout.ms"] = json!("600000");
     let hung_name = unique_name("c-hung");
-    let moved = tasks_of(&views, &leader).to_vec();
-    let survivors: Vec<String> = s
-        .cluster
-        .live_ids()
-        .into_iter()
-        .filter(|id| *id != leader)
-        .collect();
-    let killed_at = Instant::now();
-    s.cluster.kill9(victim).await;
+    let killed = kill(&mut s, victim, &views).await;
     let via = (0..3).find(|&i| i != victim).unwrap();
     s.cluster.create(via, &hung_name, &hung).await;
     proxy.hang();
-    let bound = failover_bound(&s.cluster.conf);
-    let took = s
-        .cluster
-        .wait_moved(
-            &s.connector,
-            &moved,
-            &survivors,
-            killed_at,
-            bound + Duration::from_secs(60),
-        )
-        .await;
+    let took = wait_failover(&s, &killed).await;
+    let (moved, bound) = (killed.moved, failover_bound(&s.cluster.conf));
     // The premise: the split of the second connector is still hanging.
     let (code, body) = s.cluster.workers[via]
         .get(&format!("/connectors/{hung_name}"))
@@ -915,19 +920,20 @@ async fn a_worker_whose_disk_is_lost_comes_back_from_the_topics_snapshots_losing
         .await;
     s.wait_arrived(1_000).await;
     // The leader has written snapshots of both topics (every 3 s while they change).
-    let snapshot_of = |topic: &str| {
+    let snapshot_of = |topic: &str, parts: &str| {
         let needle = format!("wrote a snapshot of an internal topic topic={topic} ");
-        s.cluster.live_workers().any(|w| w.log().contains(&needle))
+        s.cluster.live_workers().any(|w| {
+            w.log()
+                .lines()
+                .any(|l| l.contains(&needle) && l.contains(parts))
+        })
     };
-    let r = eventually(
-        Duration::from_secs(60),
-        "snapshots of both topics",
-        || async {
-            Ok((snapshot_of(&s.cluster.conf.config_topic)
-                && snapshot_of(&s.cluster.conf.position_topic))
-            .then_some(()))
-        },
-    )
+    let what = "snapshots of both topics, the config topic's in 2 parts";
+    let r = eventually(Duration::from_secs(60), what, || async {
+        Ok((snapshot_of(&s.cluster.conf.config_topic, "parts=2")
+            && snapshot_of(&s.cluster.conf.position_topic, "parts="))
+        .then_some(()))
+    })
     .await;
     s.cluster.check(r);
     // Stop w2 cleanly, then lose its whole store: it comes back with nothing local.

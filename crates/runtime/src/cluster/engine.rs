@@ -20,7 +20,9 @@ use super::lease::Lease;
 use super::log::{scan, tail, wait_applied, LogPos, LogWriter};
 use super::members::{Claim, ClusterRecord, Heartbeat, Members};
 use super::positions::{Effect, Fences, PositionRecord};
-use super::snapshot::{self, Assembler, PositionsSnapshot, SnapshotRefs, StartedFrom};
+use super::snapshot::{
+    self, Assembler, PositionsSnapshot, SnapshotPart, SnapshotRefs, StartedFrom,
+};
 use super::statuses::{StatusRecord, Statuses};
 use super::ClusterError;
 use crate::worker_config::ClusterConf;
@@ -612,28 +614,12 @@ impl Engine {
             (config, positions)
         };
         if let Some((as_of, text)) = config {
-            let mut last = 0;
-            for part in snapshot::split(&text, as_of, &writer) {
-                last = self
-                    .config_log
-                    .append(&ConfigRecord::Snapshot(part))
-                    .await?;
-            }
-            let mut applied = self.config_applied.clone();
-            wait_applied(&mut applied, last + 1, READ_BACK_TIMEOUT).await?;
-            log_snapshot(self.config_log.topic(), as_of, &text);
+            let log = (&self.config_log, &self.config_applied);
+            write_snapshot(log, as_of, &text, &writer, ConfigRecord::Snapshot).await?;
         }
         if let Some((as_of, text)) = positions {
-            let mut last = 0;
-            for part in snapshot::split(&text, as_of, &writer) {
-                last = self
-                    .position_log
-                    .append(&PositionRecord::Snapshot(part))
-                    .await?;
-            }
-            let mut applied = self.positions_applied.clone();
-            wait_applied(&mut applied, last + 1, READ_BACK_TIMEOUT).await?;
-            log_snapshot(self.position_log.topic(), as_of, &text);
+            let log = (&self.position_log, &self.positions_applied);
+            write_snapshot(log, as_of, &text, &writer, PositionRecord::Snapshot).await?;
         }
         Ok(())
     }
@@ -675,29 +661,64 @@ impl Engine {
     }
 }
 
-fn log_snapshot(topic: &str, as_of: i64, text: &str) {
+/// Appends a snapshot's parts to a log and waits until they are read back.
+async fn write_snapshot<R: serde::Serialize>(
+    (log, applied): (&LogWriter, &watch::Receiver<i64>),
+    as_of: i64,
+    text: &str,
+    writer: &str,
+    record: fn(SnapshotPart) -> R,
+) -> Result<(), ClusterError> {
+    let mut last = 0;
+    for part in snapshot::split(text, as_of, writer) {
+        last = log.append(&record(part)).await?;
+    }
+    let mut applied = applied.clone();
+    wait_applied(&mut applied, last + 1, READ_BACK_TIMEOUT).await?;
     tracing::info!(
-        topic = %topic,
+        topic = %log.topic(),
         as_of,
         bytes = text.len(),
         parts = text.len().div_ceil(snapshot::CHUNK_BYTES).max(1),
         "wrote a snapshot of an internal topic"
     );
+    Ok(())
+}
+
+/// Ticks every period until cancelled, handing out the engine while it lives: the head
+/// of the engine's periodic loops.
+struct Ticker {
+    engine: std::sync::Weak<Engine>,
+    tick: tokio::time::Interval,
+    cancel: CancellationToken,
+}
+
+impl Ticker {
+    fn new(engine: std::sync::Weak<Engine>, period: Duration, cancel: CancellationToken) -> Self {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            engine,
+            tick,
+            cancel,
+        }
+    }
+
+    /// The engine at the next tick; `None` once cancelled or gone.
+    async fn next(&mut self) -> Option<Arc<Engine>> {
+        tokio::select! {
+            _ = self.cancel.cancelled() => return None,
+            _ = self.tick.tick() => {}
+        }
+        self.engine.upgrade()
+    }
 }
 
 /// The leader's snapshots of the config and offsets logs, when due.
 async fn snapshots_loop(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(SNAPSHOT_CHECK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = Ticker::new(engine, SNAPSHOT_CHECK, cancel.clone());
     let mut failing = false;
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let Some(engine) = engine.upgrade() else {
-            return;
-        };
+    while let Some(engine) = ticks.next().await {
         if !engine.leads() {
             continue;
         }
@@ -719,17 +740,9 @@ async fn snapshots_loop(engine: std::sync::Weak<Engine>, cancel: CancellationTok
 
 /// Writes the local copy of configs and offsets every interval, when they changed.
 async fn checkpoints(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = Ticker::new(engine, CHECKPOINT_INTERVAL, cancel);
     let mut saved = (i64::MIN, i64::MIN);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let Some(engine) = engine.upgrade() else {
-            return;
-        };
+    while let Some(engine) = ticks.next().await {
         let now = {
             let v = engine.view();
             (v.configs.next_offset(), v.positions_next)
@@ -752,17 +765,9 @@ async fn heartbeats(engine: std::sync::Weak<Engine>, cancel: CancellationToken) 
         Some(e) => e.conf.heartbeat_interval,
         None => return,
     };
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = Ticker::new(engine, interval, cancel);
     let mut failing = false;
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let Some(engine) = engine.upgrade() else {
-            return;
-        };
+    while let Some(engine) = ticks.next().await {
         let sent = Instant::now();
         // Settle the lease first: a worker waking from a freeze ends its old epoch
         // before this heartbeat can renew anything.

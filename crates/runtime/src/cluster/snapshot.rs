@@ -308,21 +308,11 @@ where
         .filter(|p| p.usable(min, end) && copy.as_ref().is_none_or(|(next, _)| p.as_of > *next));
     if let Some(p) = ahead {
         match read_at::<R>(log, cluster, p, end).await? {
-            Some(text) => match serde_json::from_str::<S>(&text) {
-                Ok(state) => {
-                    return Ok(Start {
-                        state,
-                        from: p.as_of,
-                        how: StartedFrom::Snapshot(p),
-                    })
+            Some(text) => {
+                if let Some(start) = parsed(log, p, &text) {
+                    return Ok(start);
                 }
-                Err(e) => tracing::warn!(
-                    topic = log.topic(),
-                    offset = p.offset,
-                    error = %e,
-                    "cannot read the snapshot named by the cluster; starting without it"
-                ),
-            },
+            }
             None => tracing::warn!(
                 topic = log.topic(),
                 offset = p.offset,
@@ -339,20 +329,8 @@ where
     }
     if min > 0 {
         if let Some((p, text)) = last_in::<R>(log, cluster, min, end).await? {
-            match serde_json::from_str::<S>(&text) {
-                Ok(state) => {
-                    return Ok(Start {
-                        state,
-                        from: p.as_of,
-                        how: StartedFrom::Snapshot(p),
-                    })
-                }
-                Err(e) => tracing::warn!(
-                    topic = log.topic(),
-                    offset = p.offset,
-                    error = %e,
-                    "cannot read the last snapshot in the log"
-                ),
+            if let Some(start) = parsed(log, p, &text) {
+                return Ok(start);
             }
         }
         return Ok(Start {
@@ -366,6 +344,30 @@ where
         from: min,
         how: StartedFrom::FirstRecord,
     })
+}
+
+/// The start from a snapshot's text, or `None` (logged) if it cannot be read.
+fn parsed<S: DeserializeOwned>(
+    log: &dyn LogSource,
+    at: SnapshotRef,
+    text: &str,
+) -> Option<Start<S>> {
+    match serde_json::from_str::<S>(text) {
+        Ok(state) => Some(Start {
+            state,
+            from: at.as_of,
+            how: StartedFrom::Snapshot(at),
+        }),
+        Err(e) => {
+            tracing::warn!(
+                topic = log.topic(),
+                offset = at.offset,
+                error = %e,
+                "cannot read a snapshot of this internal topic; starting without it"
+            );
+            None
+        }
+    }
 }
 
 /// Reads the snapshot whose first part is at `at`.
