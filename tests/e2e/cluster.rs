@@ -1153,11 +1153,12 @@ async fn a_fourth_worker_joining_gets_a_balanced_share_within_30s_and_nothing_is
 #[ignore = "needs real Elasticsearch and RocketMQ: run tests/run"]
 async fn a_whole_cluster_stopped_longer_than_its_membership_window_restarts_and_resumes_without_loss(
 ) {
-    // A short session (3 s): a starting worker reads the last 9 s of membership records,
-    // so after 12 s down the last assignment is out of its sight while the fences in the
-    // offsets topic still carry its generation.
+    // A short session (3 s, heartbeats every 0.5 s): a starting worker reads the last 9 s
+    // of membership records, so after 12 s down the last assignment is out of its sight
+    // while the fences in the offsets topic still carry its generation.
     let conf = ClusterConf {
         session_timeout_ms: 3_000,
+        heartbeat_interval_ms: 500,
         ..ClusterConf::unique("cfull")
     };
     let mut data = Data::load("cfull", 3, 2_000).await;

@@ -122,7 +122,8 @@ pub struct ClusterConf {
     /// default 10000).
     pub session_timeout: Duration,
     /// How often a worker says it is alive (`heartbeatIntervalMs`, default 1000; at
-    /// most a third of the session timeout).
+    /// most a quarter of the session timeout, so the lease of session − 2 × heartbeat
+    /// spans at least two heartbeats and one late heartbeat does not stop the tasks).
     pub heartbeat_interval: Duration,
     /// The leader writes a snapshot of the config and offsets topics this long after
     /// the last one when they changed since (`snapshotIntervalMs`, default 600000,
@@ -174,9 +175,9 @@ impl ClusterConf {
                     .into(),
             );
         }
-        if self.heartbeat_interval * 3 > self.session_timeout {
+        if self.heartbeat_interval * 4 > self.session_timeout {
             return Err(format!(
-                "heartbeatIntervalMs ({} ms) must be at most a third of sessionTimeoutMs ({} ms)",
+                "heartbeatIntervalMs ({} ms) must be at most a quarter of sessionTimeoutMs ({} ms)",
                 self.heartbeat_interval.as_millis(),
                 self.session_timeout.as_millis()
             ));
@@ -549,7 +550,7 @@ mod tests {
         assert_eq!(cfg.cluster.snapshot_interval, Duration::from_secs(600));
         let cfg = WorkerConfig::parse(
             "storePathRootDir=/x\nconnectClusterId=c1\noffsetStoreTopic=pos\n\
-             sessionTimeoutMs=3000\nheartbeatIntervalMs=1000\nsnapshotIntervalMs=5000\n",
+             sessionTimeoutMs=3000\nheartbeatIntervalMs=750\nsnapshotIntervalMs=5000\n",
         )
         .unwrap();
         assert_eq!(cfg.cluster.cluster_id, "c1");
@@ -561,6 +562,7 @@ mod tests {
             ("snapshotIntervalMs=86400000", "snapshotIntervalMs"),
             ("sessionTimeoutMs=999", "sessionTimeoutMs"),
             ("heartbeatIntervalMs=5000", "heartbeatIntervalMs"),
+            ("heartbeatIntervalMs=2501", "a quarter of sessionTimeoutMs"),
             (
                 "configStoreTopic=connector-status-topic",
                 "four different topics",

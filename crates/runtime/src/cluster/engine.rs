@@ -35,6 +35,8 @@ const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often the leader looks whether a snapshot is due.
 const SNAPSHOT_CHECK: Duration = Duration::from_secs(5);
+/// Longest wait after failed snapshot writes before the next try.
+const SNAPSHOT_RETRY_MAX: Duration = Duration::from_secs(300);
 
 /// What every worker knows of the cluster, built from the internal logs.
 #[derive(Debug)]
@@ -63,6 +65,11 @@ pub struct View {
     positions_last_change: i64,
     config_parts: Assembler,
     position_parts: Assembler,
+    /// The config state misses records the broker removed (no snapshot was found): it
+    /// must not be written as a snapshot.
+    config_incomplete: bool,
+    /// The same for the offsets state.
+    positions_incomplete: bool,
 }
 
 /// The engine; shared by the herder and its loops.
@@ -153,18 +160,7 @@ impl Engine {
             .await
             .map_err(ClusterError::Mq)?;
 
-        // Configs and offsets: from the local copy on, or the whole log. Membership and
-        // status: the recent past.
-        let config_min = config_reader.min_offset().await.map_err(ClusterError::Mq)?;
-        let config_end = config_reader.end_offset().await.map_err(ClusterError::Mq)?;
-        let position_min = position_reader
-            .min_offset()
-            .await
-            .map_err(ClusterError::Mq)?;
-        let position_end = position_reader
-            .end_offset()
-            .await
-            .map_err(ClusterError::Mq)?;
+        // Membership and status: the recent past.
         let recent =
             now_ms() - 3 * i64::try_from(conf.session_timeout.as_millis()).unwrap_or(30_000);
         let cluster_from = cluster_reader
@@ -194,6 +190,19 @@ impl Engine {
             },
         )
         .await?;
+
+        // Configs and offsets: where they start (read after the pointers, so that a
+        // snapshot they name is within these ends).
+        let config_min = config_reader.min_offset().await.map_err(ClusterError::Mq)?;
+        let config_end = config_reader.end_offset().await.map_err(ClusterError::Mq)?;
+        let position_min = position_reader
+            .min_offset()
+            .await
+            .map_err(ClusterError::Mq)?;
+        let position_end = position_reader
+            .end_offset()
+            .await
+            .map_err(ClusterError::Mq)?;
 
         let copy = cache.load();
         let (config_copy, position_copy) = match copy {
@@ -287,6 +296,8 @@ impl Engine {
                 positions_last_change: position_from - 1,
                 config_parts: Assembler::default(),
                 position_parts: Assembler::default(),
+                config_incomplete: matches!(started.0, StartedFrom::Incomplete { .. }),
+                positions_incomplete: matches!(started.1, StartedFrom::Incomplete { .. }),
             }),
             claimed: Mutex::new(BTreeMap::new()),
             changed: Notify::new(),
@@ -369,10 +380,8 @@ impl Engine {
         let mut v = self.view();
         if let ConfigRecord::Snapshot(part) = &record {
             if let Some((r, _)) = v.config_parts.feed(pos, part) {
-                v.snapshots.merge(&SnapshotRefs {
-                    config: Some(r),
-                    positions: None,
-                });
+                // Read from the log: it replaces whatever a heartbeat said.
+                v.snapshots.config = Some(r);
             }
         } else {
             v.config_last_change = pos.offset;
@@ -405,10 +414,7 @@ impl Engine {
             | PositionRecord::Reset { connector } => connector.clone(),
             PositionRecord::Snapshot(part) => {
                 if let Some((r, _)) = v.position_parts.feed(pos, part) {
-                    v.snapshots.merge(&SnapshotRefs {
-                        config: None,
-                        positions: Some(r),
-                    });
+                    v.snapshots.positions = Some(r);
                 }
                 return;
             }
@@ -576,52 +582,61 @@ impl Engine {
     }
 
     /// Writes a snapshot of the config log and one of the offsets log when due (the
-    /// leader calls it), and waits until they are read back.
+    /// leader calls it), each independently, and waits until they are read back. A state
+    /// that misses records the broker removed is never written.
     async fn snapshot_if_due(&self) -> Result<(), ClusterError> {
         let writer = format!("{}-{}", self.me, self.incarnation);
         let interval = self.conf.snapshot_interval;
         let now = now_ms();
         let (config, positions) = {
             let v = self.view();
-            let config = snapshot::due(
-                v.snapshots.config,
-                v.config_last_change,
-                v.configs.next_offset(),
-                now,
-                interval,
-            )
+            let config = (!v.config_incomplete
+                && snapshot::due(
+                    v.snapshots.config,
+                    v.config_last_change,
+                    v.configs.next_offset(),
+                    now,
+                    interval,
+                ))
             .then(|| {
                 serde_json::to_string(&v.configs)
                     .map(|text| (v.configs.next_offset(), text))
                     .map_err(ClusterError::Encode)
-            })
-            .transpose()?;
-            let positions = snapshot::due(
-                v.snapshots.positions,
-                v.positions_last_change,
-                v.positions_next,
-                now,
-                interval,
-            )
+            });
+            let positions = (!v.positions_incomplete
+                && snapshot::due(
+                    v.snapshots.positions,
+                    v.positions_last_change,
+                    v.positions_next,
+                    now,
+                    interval,
+                ))
             .then(|| {
                 let offsets = v
                     .offsets
                     .iter()
                     .flat_map(|(c, m)| m.iter().map(move |(p, o)| (c.as_str(), p, o)));
                 snapshot::positions_text(&v.fences, offsets).map(|text| (v.positions_next, text))
-            })
-            .transpose()?;
+            });
             (config, positions)
         };
-        if let Some((as_of, text)) = config {
-            let log = (&self.config_log, &self.config_applied);
-            write_snapshot(log, as_of, &text, &writer, ConfigRecord::Snapshot).await?;
-        }
-        if let Some((as_of, text)) = positions {
-            let log = (&self.position_log, &self.positions_applied);
-            write_snapshot(log, as_of, &text, &writer, PositionRecord::Snapshot).await?;
-        }
-        Ok(())
+        let config = match config {
+            Some(Ok((as_of, text))) => {
+                let log = (&self.config_log, &self.config_applied);
+                write_snapshot(log, as_of, &text, &writer, ConfigRecord::Snapshot).await
+            }
+            Some(Err(e)) => Err(e),
+            None => Ok(()),
+        };
+        let positions = match positions {
+            Some(Ok((as_of, text))) => {
+                let log = (&self.position_log, &self.positions_applied);
+                write_snapshot(log, as_of, &text, &writer, PositionRecord::Snapshot).await
+            }
+            Some(Err(e)) => Err(e),
+            None => Ok(()),
+        };
+        config.and(positions)
     }
 
     /// Leaves the cluster: says so (after the herder stopped every task), gives up the
@@ -717,9 +732,11 @@ impl Ticker {
 /// The leader's snapshots of the config and offsets logs, when due.
 async fn snapshots_loop(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
     let mut ticks = Ticker::new(engine, SNAPSHOT_CHECK, cancel.clone());
-    let mut failing = false;
+    // After a failure, wait this long before writing again.
+    let mut backoff = SNAPSHOT_CHECK;
+    let mut not_before = Instant::now();
     while let Some(engine) = ticks.next().await {
-        if !engine.leads() {
+        if !engine.leads() || Instant::now() < not_before {
             continue;
         }
         let written = tokio::select! {
@@ -727,12 +744,11 @@ async fn snapshots_loop(engine: std::sync::Weak<Engine>, cancel: CancellationTok
             w = engine.snapshot_if_due() => w,
         };
         match written {
-            Ok(()) => failing = false,
+            Ok(()) => backoff = SNAPSHOT_CHECK,
             Err(e) => {
-                if !failing {
-                    tracing::warn!(error = %e, "could not write a snapshot of an internal topic; trying again");
-                }
-                failing = true;
+                backoff = (backoff * 2).min(SNAPSHOT_RETRY_MAX);
+                not_before = Instant::now() + backoff;
+                tracing::warn!(error = %e, retry_in = ?backoff, "could not write a snapshot of an internal topic");
             }
         }
     }

@@ -303,7 +303,8 @@ where
     S: DeserializeOwned + Default,
     R: DeserializeOwned + SnapshotRecord,
 {
-    let copy = copy.filter(|(next, _)| *next > min && *next <= end);
+    // A copy at `min` holds everything the log no longer does.
+    let copy = copy.filter(|(next, _)| *next >= min && *next <= end);
     let ahead = pointer
         .filter(|p| p.usable(min, end) && copy.as_ref().is_none_or(|(next, _)| p.as_of > *next));
     if let Some(p) = ahead {
@@ -389,7 +390,7 @@ where
                 return ControlFlow::Break(());
             }
             if let Some((r, text)) = assembler.feed(pos, part) {
-                if r.offset == at.offset {
+                if r.offset == at.offset && r.as_of == at.as_of {
                     found = Some(text);
                 }
                 return ControlFlow::Break(());
@@ -683,7 +684,7 @@ mod tests {
         let end = log.end();
         log.min = 10;
         for (next, used) in [
-            (10, false),
+            (10, true),
             (11, true),
             (end, true),
             (9, false),
@@ -696,6 +697,26 @@ mod tests {
                     .unwrap();
             assert_eq!(s.how == StartedFrom::LocalCopy, used, "copy at {next}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_pointer_whose_as_of_differs_from_the_snapshot_it_points_at_is_not_trusted() {
+        let (log, r, whole) = log_with_snapshot();
+        let stale = SnapshotRef {
+            as_of: r.as_of - 1,
+            ..r
+        };
+        let s = start::<PositionsSnapshot, PositionRecord>(
+            &log,
+            "K",
+            (0, log.end()),
+            None,
+            Some(stale),
+        )
+        .await
+        .unwrap();
+        assert_eq!((s.how, s.from), (StartedFrom::FirstRecord, 0));
+        assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
     }
 
     #[tokio::test]

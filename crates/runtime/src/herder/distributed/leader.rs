@@ -3,11 +3,13 @@
 //! live workers.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use connect_api::{ConfigMap, FieldError};
+use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -36,6 +38,13 @@ pub(super) struct LeaderState {
     splitting: BTreeMap<String, Splitting>,
     done_tx: mpsc::UnboundedSender<SplitDone>,
     done_rx: mpsc::UnboundedReceiver<SplitDone>,
+}
+
+impl LeaderState {
+    /// Aborts the background splits (the worker stops).
+    pub(super) fn stop_splits(&mut self) {
+        self.splitting.clear();
+    }
 }
 
 impl Default for LeaderState {
@@ -70,6 +79,10 @@ struct SplitDone {
     failed: bool,
     written: bool,
 }
+
+/// Longest a connector may take to compute its task configs before its split counts as
+/// failed (and is tried again later).
+const SPLIT_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// A connector with its name.
 type Named = (String, ClusterConnector);
@@ -208,15 +221,14 @@ impl DistributedHerder {
                 return;
             };
             let current = v.members.assignment();
-            // Above every fence too: after a restart of the whole cluster the last
-            // assignment may be older than the membership records read at start.
-            let generation = current
-                .map_or(0, |a| a.generation)
-                .max(v.fences.max_generation());
+            let read = current.map_or(0, |a| a.generation);
             // The last one written is not read back yet.
-            if ls.assignment.is_some_and(|g| g > generation) {
+            if ls.assignment.is_some_and(|g| g > read) {
                 return;
             }
+            // Above every fence too: after a restart of the whole cluster the last
+            // assignment may be older than the membership records read at start.
+            let generation = read.max(v.fences.max_generation());
             let empty = BTreeMap::new();
             let previous = current.map_or(&empty, |a| &a.assignment);
             AssignmentRecord {
@@ -256,18 +268,31 @@ async fn split_in_background(
 ) {
     let based_on = c.config_offset;
     let record = match common::check_offline(&registry, &placeholders, &c.config) {
-        Ok(checked) => match common::split(&checked).await {
-            Ok(tasks) => ConfigRecord::TaskConfigs {
-                name: name.clone(),
-                based_on,
-                tasks,
-            },
-            Err(trace) => ConfigRecord::SplitFailed {
-                name: name.clone(),
-                based_on,
-                trace,
-            },
-        },
+        Ok(checked) => {
+            // A connector that panics or never answers fails its split instead of
+            // blocking it for good.
+            let split = AssertUnwindSafe(common::split(&checked)).catch_unwind();
+            let outcome = match tokio::time::timeout(SPLIT_TIMEOUT, split).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => Err("the connector panicked while computing its task configs".into()),
+                Err(_) => Err(format!(
+                    "the connector did not compute its task configs within {} s",
+                    SPLIT_TIMEOUT.as_secs()
+                )),
+            };
+            match outcome {
+                Ok(tasks) => ConfigRecord::TaskConfigs {
+                    name: name.clone(),
+                    based_on,
+                    tasks,
+                },
+                Err(trace) => ConfigRecord::SplitFailed {
+                    name: name.clone(),
+                    based_on,
+                    trace,
+                },
+            }
+        }
         Err(errors) => ConfigRecord::SplitFailed {
             name: name.clone(),
             based_on,

@@ -555,7 +555,11 @@ impl Herder for DistributedHerder {
 
     async fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
-        self.leader.lock().await.timers.clear();
+        {
+            let mut ls = self.leader.lock().await;
+            ls.timers.clear();
+            ls.stop_splits();
+        }
         let mut runs = self.runs.lock().await;
         let all: Vec<TaskKey> = runs.keys().cloned().collect();
         // Tasks commit what was acknowledged while the lease still holds.
