@@ -602,6 +602,25 @@ impl Stream {
         (d, counts)
     }
 
+    /// [`Stream::finish`], and asserts that no document arrived twice (`what` says
+    /// around what, for the failure message).
+    async fn finish_without_duplicates(&mut self, what: &str) {
+        let (d, counts) = self.finish().await;
+        let examples: Vec<(&String, u32)> = d
+            .duplicated_keys
+            .iter()
+            .take(10)
+            .map(|k| (k, counts[k]))
+            .collect();
+        assert_eq!(
+            d.duplicates,
+            0,
+            "{what}: {} keys, e.g. {examples:?}\n{}",
+            d.duplicated_keys.len(),
+            self.cluster.logs()
+        );
+    }
+
     async fn cleanup(self) {
         self.counter.stop().await;
         drop(self.data);
@@ -889,20 +908,8 @@ async fn three_rounds_of_rolling_sigterm_restarts_lose_no_document_and_duplicate
             s.wait_arrived(1_000).await;
         }
     }
-    let (d, counts) = s.finish().await;
-    let examples: Vec<(&String, u32)> = d
-        .duplicated_keys
-        .iter()
-        .take(10)
-        .map(|k| (k, counts[k]))
-        .collect();
-    assert_eq!(
-        d.duplicates,
-        0,
-        "documents duplicated by clean SIGTERM restarts: {} keys, e.g. {examples:?}\n{}",
-        d.duplicated_keys.len(),
-        s.cluster.logs()
-    );
+    s.finish_without_duplicates("documents duplicated by clean SIGTERM restarts")
+        .await;
     s.cleanup().await;
 }
 
@@ -981,20 +988,8 @@ async fn a_worker_whose_disk_is_lost_comes_back_from_the_topics_snapshots_losing
         "a fresh worker must know the committed offsets: {body}"
     );
     s.wait_arrived(1_000).await;
-    let (d, counts) = s.finish().await;
-    let examples: Vec<(&String, u32)> = d
-        .duplicated_keys
-        .iter()
-        .take(10)
-        .map(|k| (k, counts[k]))
-        .collect();
-    assert_eq!(
-        d.duplicates,
-        0,
-        "documents duplicated around a clean stop and a fresh start: {} keys, e.g. {examples:?}\n{}",
-        d.duplicated_keys.len(),
-        s.cluster.logs()
-    );
+    s.finish_without_duplicates("documents duplicated around a clean stop and a fresh start")
+        .await;
     s.cleanup().await;
 }
 

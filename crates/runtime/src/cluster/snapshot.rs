@@ -620,13 +620,22 @@ mod tests {
         state
     }
 
+    /// Where a worker starts reading the offsets log `log` (records `range`).
+    async fn start_positions(
+        log: &FakeLog,
+        range: (i64, i64),
+        copy: Option<(i64, PositionsSnapshot)>,
+        pointer: Option<SnapshotRef>,
+    ) -> Start<PositionsSnapshot> {
+        start::<PositionsSnapshot, PositionRecord>(log, "K", range, copy, pointer)
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn a_worker_without_a_copy_starts_from_the_snapshot_a_heartbeat_names() {
         let (log, r, whole) = log_with_snapshot();
-        let s =
-            start::<PositionsSnapshot, PositionRecord>(&log, "K", (0, log.end()), None, Some(r))
-                .await
-                .unwrap();
+        let s = start_positions(&log, (0, log.end()), None, Some(r)).await;
         assert_eq!(s.how, StartedFrom::Snapshot(r));
         assert_eq!(s.from, r.as_of);
         assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
@@ -637,10 +646,7 @@ mod tests {
         let (mut log, r, whole) = log_with_snapshot();
         // Everything before the snapshot's as_of is gone.
         log.min = r.as_of;
-        let s =
-            start::<PositionsSnapshot, PositionRecord>(&log, "K", (log.min, log.end()), None, None)
-                .await
-                .unwrap();
+        let s = start_positions(&log, (log.min, log.end()), None, None).await;
         assert_eq!(s.how, StartedFrom::Snapshot(r));
         assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
     }
@@ -650,10 +656,7 @@ mod tests {
         let (mut log, r, _) = log_with_snapshot();
         // Even the snapshot's first part is gone.
         log.min = r.offset + 1;
-        let s =
-            start::<PositionsSnapshot, PositionRecord>(&log, "K", (log.min, log.end()), None, None)
-                .await
-                .unwrap();
+        let s = start_positions(&log, (log.min, log.end()), None, None).await;
         assert_eq!(s.how, StartedFrom::Incomplete { min: r.offset + 1 });
     }
 
@@ -663,17 +666,11 @@ mod tests {
         let end = log.end();
         // A copy taken at the end of the log: nothing to read.
         let ahead = (end, whole.snapshot.clone());
-        let s =
-            start::<PositionsSnapshot, PositionRecord>(&log, "K", (0, end), Some(ahead), Some(r))
-                .await
-                .unwrap();
+        let s = start_positions(&log, (0, end), Some(ahead), Some(r)).await;
         assert_eq!((s.how, s.from), (StartedFrom::LocalCopy, end));
         // A copy from before the snapshot: the snapshot is read instead.
         let behind = (3, PositionsSnapshot::default());
-        let s =
-            start::<PositionsSnapshot, PositionRecord>(&log, "K", (0, end), Some(behind), Some(r))
-                .await
-                .unwrap();
+        let s = start_positions(&log, (0, end), Some(behind), Some(r)).await;
         assert_eq!(s.how, StartedFrom::Snapshot(r));
         assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
     }
@@ -691,10 +688,7 @@ mod tests {
             (end + 1, false),
         ] {
             let copy = (next, PositionsSnapshot::default());
-            let s =
-                start::<PositionsSnapshot, PositionRecord>(&log, "K", (10, end), Some(copy), None)
-                    .await
-                    .unwrap();
+            let s = start_positions(&log, (10, end), Some(copy), None).await;
             assert_eq!(s.how == StartedFrom::LocalCopy, used, "copy at {next}");
         }
     }
@@ -706,15 +700,7 @@ mod tests {
             as_of: r.as_of - 1,
             ..r
         };
-        let s = start::<PositionsSnapshot, PositionRecord>(
-            &log,
-            "K",
-            (0, log.end()),
-            None,
-            Some(stale),
-        )
-        .await
-        .unwrap();
+        let s = start_positions(&log, (0, log.end()), None, Some(stale)).await;
         assert_eq!((s.how, s.from), (StartedFrom::FirstRecord, 0));
         assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
     }
@@ -727,15 +713,7 @@ mod tests {
             offset: r.offset + 1,
             ..r
         };
-        let s = start::<PositionsSnapshot, PositionRecord>(
-            &log,
-            "K",
-            (0, log.end()),
-            None,
-            Some(wrong),
-        )
-        .await
-        .unwrap();
+        let s = start_positions(&log, (0, log.end()), None, Some(wrong)).await;
         assert_eq!((s.how, s.from), (StartedFrom::FirstRecord, 0));
         assert_eq!(replay(&log, s).await.offsets(), whole.offsets());
     }

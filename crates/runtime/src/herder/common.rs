@@ -6,6 +6,7 @@ use std::sync::Arc;
 use connect_api::{ConfigDef, ConfigMap, ErasedSourceConnector, FieldError};
 
 use crate::connector_config::{normalize, FrameworkConfig, CONNECTOR_CLASS};
+use crate::error::HerderError;
 use crate::placeholders::PlaceholderPolicy;
 use crate::registry::PluginRegistry;
 use crate::secrets;
@@ -24,6 +25,21 @@ pub(crate) struct Checked {
     pub framework: FrameworkConfig,
     /// The plugin.
     pub plugin: Arc<dyn ErasedSourceConnector>,
+}
+
+/// Checks the connector name of a PUT or POST and takes a `name` key out of the config;
+/// it must be the same name.
+pub(crate) fn check_put_name(name: &str, config: &mut ConfigMap) -> Result<(), HerderError> {
+    super::check_connector_name(name).map_err(|e| HerderError::InvalidConfig(vec![e]))?;
+    if let Some(inner) = config.remove("name") {
+        if inner != name {
+            return Err(HerderError::InvalidConfig(vec![FieldError::new(
+                "name",
+                format!("the config names {inner:?} but the request is for {name:?}"),
+            )]));
+        }
+    }
+    Ok(())
 }
 
 /// Parses framework keys and the connector's own keys, without contacting anything.

@@ -152,12 +152,20 @@ pub trait Herder: Send + Sync {
     async fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError>;
     /// Stops a connector's tasks and removes it (its committed offsets are kept).
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError>;
+    /// Sets a connector's target state (kept across restarts).
+    async fn set_target(&self, name: &str, state: TargetState) -> Result<(), HerderError>;
     /// Pauses a connector's tasks (kept across restarts).
-    async fn pause(&self, name: &str) -> Result<(), HerderError>;
+    async fn pause(&self, name: &str) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Paused).await
+    }
     /// Resumes a paused or stopped connector.
-    async fn resume(&self, name: &str) -> Result<(), HerderError>;
+    async fn resume(&self, name: &str) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Started).await
+    }
     /// Stops a connector's tasks but keeps its config (offsets may then be changed).
-    async fn stop(&self, name: &str) -> Result<(), HerderError>;
+    async fn stop(&self, name: &str) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Stopped).await
+    }
     /// Restarts a connector and, with `include_tasks`, its tasks (only the failed ones
     /// with `only_failed`).
     async fn restart_connector(

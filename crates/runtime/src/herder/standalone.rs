@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use super::common::{self, Checked, RunParts};
 use super::reconfigure::{self, Recomputed, Reconfigurable, ReconfigureTimer, TimerSpec};
 use super::{
-    check_connector_name, ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder,
-    PutMode, PutOutcome, TaskId, TaskInfo,
+    ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode, PutOutcome,
+    TaskId, TaskInfo,
 };
 use crate::connector_config::{normalize, FrameworkConfig};
 use crate::error::HerderError;
@@ -313,64 +313,6 @@ impl StandaloneHerder {
         }
     }
 
-    /// Changes the target state of a connector: stored first, then applied.
-    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
-        self.refuse_if_shutting_down()?;
-        let _ops = self.ops.lock().await;
-        let (config, old) = {
-            let map = self.map();
-            let e = map
-                .get(name)
-                .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-            (e.config.clone(), e.target)
-        };
-        if old == target {
-            return Ok(());
-        }
-        self.persist(name, &config, target).await?;
-        match target {
-            TargetState::Stopped => {
-                let tasks = {
-                    let mut map = self.map();
-                    let e = map
-                        .get_mut(name)
-                        .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-                    e.timer = None;
-                    std::mem::take(&mut e.tasks)
-                };
-                Self::stop_tasks(tasks).await;
-                if let Some(e) = self.map().get_mut(name) {
-                    e.target = target;
-                    e.warning = None;
-                }
-            }
-            TargetState::Paused | TargetState::Started => {
-                let mut map = self.map();
-                let e = map
-                    .get_mut(name)
-                    .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-                e.target = target;
-                if e.timer.is_none() {
-                    self.arm_timer(name, e);
-                }
-                if e.tasks.is_empty() {
-                    // Coming back from STOPPED: start the tasks in the new state.
-                    self.start_tasks(name, e);
-                } else {
-                    for t in &e.tasks {
-                        if target == TargetState::Paused {
-                            t.pause();
-                        } else {
-                            t.resume();
-                        }
-                    }
-                }
-            }
-        }
-        tracing::info!(connector = name, ?target, "connector target state changed");
-        Ok(())
-    }
-
     fn info(name: &str, e: &Entry) -> ConnectorInfo {
         ConnectorInfo {
             name: name.to_owned(),
@@ -460,15 +402,7 @@ impl Herder for StandaloneHerder {
         initial_state: Option<TargetState>,
     ) -> Result<PutOutcome, HerderError> {
         self.refuse_if_shutting_down()?;
-        check_connector_name(name).map_err(|e| HerderError::InvalidConfig(vec![e]))?;
-        if let Some(inner) = config.remove("name") {
-            if inner != name {
-                return Err(HerderError::InvalidConfig(vec![FieldError::new(
-                    "name",
-                    format!("the config names {inner:?} but the request is for {name:?}"),
-                )]));
-            }
-        }
+        common::check_put_name(name, &mut config)?;
         let unchanged = {
             let map = self.map();
             if mode == PutMode::CreateOnly && map.contains_key(name) {
@@ -589,16 +523,62 @@ impl Herder for StandaloneHerder {
         Ok(())
     }
 
-    async fn pause(&self, name: &str) -> Result<(), HerderError> {
-        self.set_target(name, TargetState::Paused).await
-    }
-
-    async fn resume(&self, name: &str) -> Result<(), HerderError> {
-        self.set_target(name, TargetState::Started).await
-    }
-
-    async fn stop(&self, name: &str) -> Result<(), HerderError> {
-        self.set_target(name, TargetState::Stopped).await
+    /// Changes the target state of a connector: stored first, then applied.
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        self.refuse_if_shutting_down()?;
+        let _ops = self.ops.lock().await;
+        let (config, old) = {
+            let map = self.map();
+            let e = map
+                .get(name)
+                .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+            (e.config.clone(), e.target)
+        };
+        if old == target {
+            return Ok(());
+        }
+        self.persist(name, &config, target).await?;
+        match target {
+            TargetState::Stopped => {
+                let tasks = {
+                    let mut map = self.map();
+                    let e = map
+                        .get_mut(name)
+                        .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+                    e.timer = None;
+                    std::mem::take(&mut e.tasks)
+                };
+                Self::stop_tasks(tasks).await;
+                if let Some(e) = self.map().get_mut(name) {
+                    e.target = target;
+                    e.warning = None;
+                }
+            }
+            TargetState::Paused | TargetState::Started => {
+                let mut map = self.map();
+                let e = map
+                    .get_mut(name)
+                    .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+                e.target = target;
+                if e.timer.is_none() {
+                    self.arm_timer(name, e);
+                }
+                if e.tasks.is_empty() {
+                    // Coming back from STOPPED: start the tasks in the new state.
+                    self.start_tasks(name, e);
+                } else {
+                    for t in &e.tasks {
+                        if target == TargetState::Paused {
+                            t.pause();
+                        } else {
+                            t.resume();
+                        }
+                    }
+                }
+            }
+        }
+        tracing::info!(connector = name, ?target, "connector target state changed");
+        Ok(())
     }
 
     async fn restart_connector(

@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::common;
 use super::{
-    check_connector_name, ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder,
-    PutMode, PutOutcome, TaskId, TaskInfo,
+    ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode, PutOutcome,
+    TaskId, TaskInfo,
 };
 use crate::cluster::assign::TaskKey;
 use crate::cluster::configs::{ClusterConnector, ConfigRecord, Outcome};
@@ -159,21 +159,6 @@ impl DistributedHerder {
         self.engine.write_config(record).await.map_err(unavailable)
     }
 
-    async fn set_target(&self, name: &str, state: TargetState) -> Result<(), HerderError> {
-        self.refuse_if_shutting_down()?;
-        let c = self.connector(name)?;
-        if c.target == state {
-            return Ok(());
-        }
-        self.write_config(&ConfigRecord::TargetState {
-            name: name.to_owned(),
-            state,
-        })
-        .await?;
-        tracing::info!(connector = name, ?state, "connector target state changed");
-        Ok(())
-    }
-
     fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
         let c = self.connector(name)?;
         if c.target != TargetState::Stopped {
@@ -283,15 +268,7 @@ impl Herder for DistributedHerder {
         initial_state: Option<TargetState>,
     ) -> Result<PutOutcome, HerderError> {
         self.refuse_if_shutting_down()?;
-        check_connector_name(name).map_err(|e| HerderError::InvalidConfig(vec![e]))?;
-        if let Some(inner) = config.remove("name") {
-            if inner != name {
-                return Err(HerderError::InvalidConfig(vec![FieldError::new(
-                    "name",
-                    format!("the config names {inner:?} but the request is for {name:?}"),
-                )]));
-            }
-        }
+        common::check_put_name(name, &mut config)?;
         let existing = self.engine.view().configs.get(name).cloned();
         if mode == PutMode::CreateOnly && existing.is_some() {
             return Err(HerderError::AlreadyExists(name.to_owned()));
@@ -429,16 +406,19 @@ impl Herder for DistributedHerder {
         Ok(())
     }
 
-    async fn pause(&self, name: &str) -> Result<(), HerderError> {
-        self.set_target(name, TargetState::Paused).await
-    }
-
-    async fn resume(&self, name: &str) -> Result<(), HerderError> {
-        self.set_target(name, TargetState::Started).await
-    }
-
-    async fn stop(&self, name: &str) -> Result<(), HerderError> {
-        self.set_target(name, TargetState::Stopped).await
+    async fn set_target(&self, name: &str, state: TargetState) -> Result<(), HerderError> {
+        self.refuse_if_shutting_down()?;
+        let c = self.connector(name)?;
+        if c.target == state {
+            return Ok(());
+        }
+        self.write_config(&ConfigRecord::TargetState {
+            name: name.to_owned(),
+            state,
+        })
+        .await?;
+        tracing::info!(connector = name, ?state, "connector target state changed");
+        Ok(())
     }
 
     async fn restart_connector(
