@@ -77,34 +77,6 @@ pub struct FieldMapping {
 /// an index's map is not mapped there.
 pub type FieldMappings = BTreeMap<String, BTreeMap<String, FieldMapping>>;
 
-/// Checks that `pem` holds at least one PEM certificate the TLS client accepts as a trust
-/// anchor, by building a client with it (the rustls backend only parses the certificates
-/// then). The message never quotes the content.
-pub(crate) fn check_ca_pem(pem: &[u8]) -> Result<(), String> {
-    let cert = Certificate::from_pem(pem).map_err(|_| {
-        "holds no PEM certificate (a block from -----BEGIN CERTIFICATE----- to \
-         -----END CERTIFICATE-----)"
-            .to_owned()
-    })?;
-    let url = Url::parse("https://localhost/").map_err(|e| e.to_string())?;
-    let pool = SingleNodeConnectionPool::new(url);
-    TransportBuilder::new(pool)
-        .cert_validation(CertificateValidation::Full(cert))
-        .build()
-        .map(drop)
-        .map_err(|e| {
-            let e = elasticsearch::Error::from(e);
-            let mut text = format!("holds a certificate that cannot be used as a CA ({e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                text.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            text.push(')');
-            text
-        })
-}
-
 /// Whether `error` (with its causes) says that the server's TLS certificate was refused.
 pub fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
