@@ -9,6 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use connect_api::{ConfigMap, ConfigReader};
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
@@ -183,8 +184,10 @@ fn parse_api_key(raw: &str) -> Result<ApiKey, String> {
             secret: Password::new(secret),
         });
     }
-    let decoded = decode_base64(raw)
-        .ok_or_else(|| format!("is neither base64 nor of the form id:api_key; {HELP}"))?;
+    // Elasticsearch writes `encoded` in the standard alphabet, with padding.
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .map_err(|_| format!("is neither base64 nor of the form id:api_key; {HELP}"))?;
     match decoded.iter().position(|&b| b == b':') {
         Some(colon) if colon > 0 && colon + 1 < decoded.len() => {
             Ok(ApiKey::Encoded(Password::new(raw)))
@@ -194,37 +197,6 @@ fn parse_api_key(raw: &str) -> Result<ApiKey, String> {
              api_key?); {HELP}"
         )),
     }
-}
-
-/// Standard base64 with padding (the alphabet of Elasticsearch's `encoded` API keys).
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    if s.is_empty() || !s.len().is_multiple_of(4) {
-        return None;
-    }
-    let body = s.trim_end_matches('=');
-    if s.len() - body.len() > 2 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in body.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
 }
 
 /// Reads and checks `es.tls.ca.path`: an absolute path to a regular file of at most
