@@ -1,4 +1,4 @@
-//! A thin wrapper over the official `elasticsearch` client: the three calls the connector
+//! A thin wrapper over the official `elasticsearch` client: the calls the connector
 //! makes, with HTTP errors turned into [`EsError`]s and hits decoded without copying
 //! `_source`.
 //!
@@ -233,9 +233,27 @@ impl EsClient {
         let bytes = read(response, &what).await?;
         decode_hits(&bytes, index, &what)
     }
+
+    /// `_count`: how many documents of `index` match `query` (for the progress figures).
+    pub async fn count(&self, index: &str, query: Value) -> Result<u64, EsError> {
+        let what = format!("count on index {index}");
+        let response = self
+            .es
+            .count(elasticsearch::CountParts::Index(&[index]))
+            .body(serde_json::json!({ "query": query }))
+            .send()
+            .await;
+        let bytes = read(response, &what).await?;
+        #[derive(Deserialize)]
+        struct Count {
+            count: u64,
+        }
+        let answer: Count = decode(&bytes, &what)?;
+        Ok(answer.count)
+    }
 }
 
-// --- index resolution calls (es-indices helper) ---
+// The calls that resolve `es.index` and check it against the indices' settings.
 
 /// What `GET /_resolve/index/<expression>` says one expression stands for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -339,8 +357,6 @@ impl EsClient {
         Ok(out)
     }
 }
-
-// --- end index resolution calls ---
 
 /// Decodes a search answer; `_source` stays a slice of `bytes`.
 fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsError> {
@@ -488,28 +504,6 @@ fn type_reason(e: &Value) -> String {
         None => ty.to_owned(),
     }
 }
-
-// --- es-core: the count behind task progress (added by the es-core work) ---
-impl EsClient {
-    /// `_count`: how many documents of `index` match `query`.
-    pub async fn count(&self, index: &str, query: Value) -> Result<u64, EsError> {
-        let what = format!("count on index {index}");
-        let response = self
-            .es
-            .count(elasticsearch::CountParts::Index(&[index]))
-            .body(serde_json::json!({ "query": query }))
-            .send()
-            .await;
-        let bytes = read(response, &what).await?;
-        #[derive(Deserialize)]
-        struct Count {
-            count: u64,
-        }
-        let answer: Count = decode(&bytes, &what)?;
-        Ok(answer.count)
-    }
-}
-// --- end es-core ---
 
 #[cfg(test)]
 mod tests {
