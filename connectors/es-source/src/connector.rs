@@ -23,7 +23,7 @@ use connect_api::{
 use crate::client::{is_certificate_error, EsClient};
 use crate::config::{self, EsSourceConfig};
 use crate::error::EsError;
-use crate::query::{check_sortable, TrackingKind};
+use crate::mapping::tracking_kind;
 use crate::resolve;
 use crate::task::EsSourceTask;
 
@@ -306,90 +306,6 @@ async fn validate_indices(client: &EsClient, config: &EsSourceConfig) -> Vec<Fie
         Err(e) => errors.push(FieldError::new(key_for(&e), chain(e))),
     }
     errors
-}
-
-/// The kind of the tracking field in the first matched index that maps it sortably.
-fn tracking_kind(
-    config: &EsSourceConfig,
-    mappings: &std::collections::BTreeMap<
-        String,
-        std::collections::BTreeMap<String, crate::client::FieldMapping>,
-    >,
-) -> Option<TrackingKind> {
-    mappings.values().find_map(|fields| {
-        let m = fields.get(&config.tracking_field)?;
-        check_sortable(&config.tracking_field, &m.ty, m.doc_values).ok()
-    })
-}
-
-/// Checks that `index` is a concrete index that maps the tracking field (and the
-/// tiebreaker, when set) with sortable types; returns the tracking field's kind, or every
-/// problem with the config key to change.
-pub(crate) async fn check_index(
-    client: &EsClient,
-    config: &EsSourceConfig,
-    index: &str,
-) -> Result<TrackingKind, Vec<(&'static str, EsError)>> {
-    let mut fields = vec![config.tracking_field.as_str()];
-    fields.extend(config.tiebreaker_field.as_deref());
-    let mappings = match client.field_mappings(index, &fields).await {
-        Ok(m) => m,
-        Err(EsError::Status { status: 404, .. }) => {
-            return Err(vec![(
-                config::INDEX,
-                EsError::Config(format!(
-                    "index {index} does not exist; create it or remove it from es.index"
-                )),
-            )]);
-        }
-        // Bad credentials are the user's to fix; missing privileges are about the index.
-        Err(e @ EsError::Status { status: 401, .. }) => {
-            return Err(vec![(config.credentials_key(), e)])
-        }
-        Err(e @ EsError::Status { status: 403, .. }) => return Err(vec![(config::INDEX, e)]),
-        Err(e) => return Err(vec![(config::HOSTS, e)]),
-    };
-    let concrete: Vec<&str> = mappings.keys().map(String::as_str).collect();
-    let Some(index_fields) = mappings.get(index).filter(|_| concrete.len() == 1) else {
-        return Err(vec![(
-            config::INDEX,
-            EsError::Config(format!(
-                "{index} is an alias or data stream of [{}], but a task reads concrete \
-                 indices only; run the task on a config split by the connector's \
-                 task_configs, which resolves it",
-                concrete.join(", ")
-            )),
-        )]);
-    };
-
-    let mut problems = Vec::new();
-    let mut check = |key: &'static str, field: &str| {
-        let Some(mapping) = index_fields.get(field) else {
-            problems.push((
-                key,
-                EsError::Config(format!(
-                    "field {field} is not mapped in index {index}; add it to the mapping \
-                     (long, date, keyword, ...) or name a mapped field in {key}"
-                )),
-            ));
-            return None;
-        };
-        match check_sortable(field, &mapping.ty, mapping.doc_values) {
-            Ok(kind) => Some(kind),
-            Err(msg) => {
-                problems.push((key, EsError::Config(format!("index {index}: {msg}"))));
-                None
-            }
-        }
-    };
-    let kind = check(config::TRACKING_FIELD, &config.tracking_field);
-    if let Some(tb) = &config.tiebreaker_field {
-        check(config::TIEBREAKER_FIELD, tb);
-    }
-    match kind {
-        Some(kind) if problems.is_empty() => Ok(kind),
-        _ => Err(problems),
-    }
 }
 
 #[cfg(test)]

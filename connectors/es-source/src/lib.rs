@@ -10,8 +10,9 @@
 //! The binary registers [`EsSourceConnector`]; the runtime drives its tasks.
 //!
 //! Modules: [`config`] (keys and parsing), [`connector`] (validation, task split),
-//! [`task`] (the poll loop), [`query`] (search bodies), [`cursor`] (positions and
-//! offsets), [`tracking`] (supported field types and their values), [`measure`] and
+//! [`task`] (the poll loop), [`mapping`] (the tracking field's mapping per index),
+//! [`query`] (search bodies), [`cursor`] (positions and offsets), [`tracking`]
+//! (supported field types and their values), [`measure`] and
 //! [`progress`] (per-index figures, problems and back-off), [`client`] (Elasticsearch
 //! calls), [`error`] (error kinds), [`resolve`] (names, aliases, patterns and data
 //! streams to concrete indices), [`message`] (hit to record).
@@ -21,6 +22,7 @@ pub mod config;
 pub mod connector;
 pub mod cursor;
 pub mod error;
+pub mod mapping;
 pub mod measure;
 pub mod message;
 pub mod progress;

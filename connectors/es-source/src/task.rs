@@ -40,9 +40,9 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::client::{EsClient, Hit};
 use crate::config::{self, EsSourceConfig, StartPosition};
-use crate::connector::check_index;
 use crate::cursor::{advance, Cursor, CursorMode, HitPos};
 use crate::error::EsError;
+use crate::mapping::{check_cursor_fits, check_index};
 use crate::measure;
 use crate::progress::{PartitionHealth, DOCS_MISSING_TRACKING_FIELD};
 use crate::query::{latest_body, search_body, QuerySpec, TrackingKind};
@@ -627,40 +627,6 @@ fn query_spec(config: &EsSourceConfig, kind: TrackingKind, now_ms: i64) -> Query
         upper_bound_ms: config
             .lag
             .map(|lag| now_ms.saturating_sub(i64::try_from(lag.as_millis()).unwrap_or(i64::MAX))),
-    }
-}
-
-/// Checks that the options and the committed cursor of `index` suit its tracking field's
-/// kind: `es.lag` needs a time field, and a cursor written for another type (the index
-/// was recreated with a different mapping) must not be used.
-fn check_cursor_fits(
-    config: &EsSourceConfig,
-    index: &str,
-    cursor: &Cursor,
-    kind: TrackingKind,
-) -> Result<(), ConnectError> {
-    let errors = config.check_for_kind(kind);
-    if !errors.is_empty() {
-        return Err(ConnectError::config(format!(
-            "{} (index {index})",
-            connect_api::FieldError::join(&errors)
-        )));
-    }
-    let value = match cursor {
-        Cursor::Start | Cursor::From { .. } => return Ok(()),
-        Cursor::After(sort) => sort.first(),
-        Cursor::Boundary { value, .. } => Some(value),
-    };
-    match value {
-        Some(v) if tracking::fits(kind, v) => Ok(()),
-        _ => Err(ConnectError::config(format!(
-            "{}: the committed offset of index {index} holds tracking value {}, which does \
-             not fit field {} as it is mapped now ({kind:?}); the index's mapping changed: \
-             reset the connector's offsets to read it again",
-            config::TRACKING_FIELD,
-            value.map(ToString::to_string).unwrap_or_default(),
-            config.tracking_field
-        ))),
     }
 }
 
