@@ -25,6 +25,10 @@
 //! in one synchronous step just before the records are returned. A dropped `poll` therefore
 //! leaves the task as it was (a prefetched page it was awaiting is dropped and searched
 //! again), and an error discards the whole batch (cursors unchanged).
+//!
+//! Files: this one holds the task and the poll's search and read steps; `prepare` the
+//! steps before the search (mapping check, `es.start`, progress); `partition` the state
+//! of one index, which alone decides the tracking kind it is read with.
 
 use async_trait::async_trait;
 use connect_api::{
@@ -36,17 +40,20 @@ use std::time::Instant;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio_util::task::AbortOnDropHandle;
 
 use crate::client::{EsClient, Hit};
-use crate::config::{self, EsSourceConfig, StartPosition};
+use crate::config::{self, EsSourceConfig};
 use crate::cursor::{advance, Cursor, CursorMode, HitPos};
 use crate::error::EsError;
-use crate::mapping::{check_cursor_fits, check_index};
-use crate::measure;
-use crate::progress::{PartitionHealth, DOCS_MISSING_TRACKING_FIELD};
-use crate::query::{latest_body, search_body, QuerySpec, TrackingKind};
-use crate::tracking::{self, describe};
+use crate::progress::DOCS_MISSING_TRACKING_FIELD;
+use crate::query::{search_body, QuerySpec, TrackingKind};
+
+mod partition;
+mod prepare;
+#[cfg(test)]
+mod tests;
+
+use partition::{fetch_page, is_index_missing, PartitionState};
 
 /// Searches one poll runs at the same time when a task reads several indices.
 pub const MAX_CONCURRENT_SEARCHES: usize = 4;
@@ -89,36 +96,6 @@ struct Running {
     waiting: Option<PartitionProgress>,
 }
 
-#[derive(Debug)]
-struct PartitionState {
-    index: String,
-    partition: SourcePartition,
-    cursor: Cursor,
-    /// The tracking field's kind, once the index's mapping was checked.
-    kind: Option<TrackingKind>,
-    /// Whether `es.start` was applied (or did not apply: an offset was committed).
-    start_resolved: bool,
-    /// The kind the index was read with in this run (kept while the index is missing,
-    /// to notice a mapping that changed when it comes back).
-    known_kind: Option<TrackingKind>,
-    /// Problem, back-off and progress figures.
-    health: PartitionHealth,
-    /// Whether the large-tie-group warning was logged for this index.
-    warned_large_tie: bool,
-    /// The search for the next page, started when the last page came back full.
-    prefetch: Option<Prefetch>,
-}
-
-/// A search started in the background from one cursor of an index.
-#[derive(Debug)]
-struct Prefetch {
-    /// The cursor the search was made from: the page is used only while the index's
-    /// cursor is still this one.
-    cursor: Cursor,
-    /// The search; dropping it aborts it.
-    search: AbortOnDropHandle<Result<Vec<Hit>, EsError>>,
-}
-
 impl EsSourceTask {
     /// An unstarted task.
     pub fn new() -> Self {
@@ -145,17 +122,7 @@ impl SourceTask for EsSourceTask {
                 cursor = ?cursor_summary(&cursor),
                 "es-source task resumes index"
             );
-            partitions.push(PartitionState {
-                index,
-                partition,
-                start_resolved: cursor != Cursor::Start,
-                known_kind: None,
-                health: PartitionHealth::default(),
-                cursor,
-                kind: None,
-                warned_large_tie: false,
-                prefetch: None,
-            });
+            partitions.push(PartitionState::new(index, partition, cursor));
         }
         let client = EsClient::new(&config)?;
         let waiting = if partitions.is_empty() {
@@ -239,41 +206,81 @@ fn waiting_entry(config: &EsSourceConfig) -> Result<PartitionProgress, ConnectEr
     Ok(entry)
 }
 
+/// One index's answer in a poll, with the kind it was searched as.
+struct Page {
+    /// The index's position in `Running::partitions`.
+    at: usize,
+    kind: TrackingKind,
+    hits: Vec<Hit>,
+}
+
+/// What the pages of one poll come to, before any cursor moves.
+#[derive(Default)]
+struct PollRead {
+    records: Vec<SourceRecord>,
+    /// Per index read: where its cursor goes.
+    moves: Vec<Move>,
+    /// Per index whose page broke the cursor's order: why.
+    broken: Vec<(usize, String)>,
+}
+
+/// Where one index's cursor goes after its page.
+struct Move {
+    at: usize,
+    kind: TrackingKind,
+    next: Cursor,
+    /// The page was full: more is likely waiting.
+    full: bool,
+}
+
 impl Running {
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
         let now = Instant::now();
         self.resolve_mappings(now).await?;
         self.resolve_starts(now).await?;
         self.measure(now).await;
+        let pages = self.search_pages(now).await?;
+        for page in pages.iter().filter(|page| page.hits.is_empty()) {
+            self.partitions[page.at].answered();
+        }
+        if pages.iter().all(|page| page.hits.is_empty()) {
+            tokio::time::sleep(self.config.poll_interval).await;
+            return Ok(Vec::new());
+        }
+        let read = self.read_pages(pages)?;
+        for (at, problem) in read.broken {
+            self.partitions[at].broken(problem, now);
+        }
+        self.move_cursors(read.moves);
+        Ok(read.records)
+    }
 
-        let client = &self.client;
-        let config = &self.config;
+    /// Searches the next page of every index that can be read now (the prefetched
+    /// search, when it was made from the index's cursor), at most
+    /// [`MAX_CONCURRENT_SEARCHES`] at once. Indices with a problem wait out their
+    /// back-off; an index that disappeared becomes its problem; any other failure fails
+    /// the poll.
+    async fn search_pages(&mut self, now: Instant) -> Result<Vec<Page>, ConnectError> {
         let now_ms = now_ms();
-        // Indices with a problem wait out their back-off; the others keep flowing.
-        let active: Vec<usize> = (0..self.partitions.len())
-            .filter(|&i| self.partitions[i].readable(now))
+        let active: Vec<(usize, TrackingKind)> = self
+            .partitions
+            .iter()
+            .enumerate()
+            .filter_map(|(at, p)| p.readable(now).map(|kind| (at, kind)))
+            .collect();
+        let prefetched: Vec<_> = active
+            .iter()
+            .map(|&(at, _)| self.partitions[at].take_prefetch())
             .collect();
         // The futures are built eagerly (no closure inside the stream), which keeps the
         // poll future `Send` for the runtime.
-        let prefetched: Vec<_> = active
-            .iter()
-            .map(|&i| {
-                let p = &mut self.partitions[i];
-                p.prefetch
-                    .take()
-                    .filter(|f| f.cursor == p.cursor)
-                    .map(|f| f.search)
-            })
-            .collect();
         let searches: Vec<_> = active
             .iter()
             .zip(prefetched)
-            .map(|(&i, prefetched)| {
-                let p = &self.partitions[i];
-                let spec = query_spec(config, p.kind.unwrap_or(TrackingKind::Long), now_ms);
-                let mut body = search_body(&spec, &p.cursor);
-                crate::message::request_extras(&mut body, config);
-                page(client, &p.index, body, prefetched)
+            .map(|(&(at, kind), prefetched)| {
+                let p = &self.partitions[at];
+                let body = self.page_body(kind, &p.cursor, now_ms);
+                fetch_page(&self.client, &p.index, body, prefetched)
             })
             .collect();
         let results: Vec<Result<Vec<Hit>, EsError>> = futures::stream::iter(searches)
@@ -281,40 +288,29 @@ impl Running {
             .collect()
             .await;
         let mut pages = Vec::with_capacity(results.len());
-        for (&i, result) in active.iter().zip(results) {
+        for (&(at, kind), result) in active.iter().zip(results) {
             match result {
-                Ok(hits) => pages.push((i, hits)),
-                Err(e) if is_index_missing(&e) => self.partitions[i].index_missing(now),
+                Ok(hits) => pages.push(Page { at, kind, hits }),
+                Err(e) if is_index_missing(&e) => self.partitions[at].index_missing(now),
                 Err(e) => return Err(e.into()),
             }
         }
+        Ok(pages)
+    }
 
-        // A clean answer ends an index's problem (not the mapping check alone: an index
-        // whose pages keep failing keeps backing off).
-        for (i, hits) in &pages {
-            let p = &mut self.partitions[*i];
-            if hits.is_empty() {
-                if let Some(problem) = p.health.recover() {
-                    tracing::info!(index = %p.index, %problem, "index readable again; reading resumes from its cursor");
-                }
-            }
-        }
-
-        if pages.iter().all(|(_, hits)| hits.is_empty()) {
-            tokio::time::sleep(self.config.poll_interval).await;
-            return Ok(Vec::new());
-        }
-
-        // Build every record and next cursor first, then move the cursors: a failure on
-        // any page leaves every cursor where it was.
-        let mut records = Vec::with_capacity(pages.iter().map(|(_, h)| h.len()).sum());
-        let mut moves = Vec::new();
-        let mut broken = Vec::new();
-        for (i, hits) in pages {
+    /// Builds every record and next cursor, moving no cursor: a failure on any page
+    /// leaves every cursor where it was. A page out of order or of another type (the
+    /// index changed under the cursor) is set aside; the other indices flow.
+    fn read_pages(&self, pages: Vec<Page>) -> Result<PollRead, ConnectError> {
+        let mut read = PollRead {
+            records: Vec::with_capacity(pages.iter().map(|page| page.hits.len()).sum()),
+            ..PollRead::default()
+        };
+        for Page { at, kind, hits } in pages {
             if hits.is_empty() {
                 continue;
             }
-            let p = &self.partitions[i];
+            let p = &self.partitions[at];
             let positions: Vec<HitPos<'_>> = hits
                 .iter()
                 .map(|h| HitPos {
@@ -322,14 +318,11 @@ impl Running {
                     sort: &h.sort,
                 })
                 .collect();
-            let kind = p.kind.unwrap_or(TrackingKind::Long);
-            let positions_len = positions.len();
+            let full = positions.len() >= self.config.batch_size as usize;
             let step = match advance(&p.cursor, self.mode, kind, &p.index, &positions) {
                 Ok(step) => step,
-                // Out of order or of another type: the index changed under the cursor.
-                // Its page is dropped and its mapping checked again; other indices flow.
                 Err(e) => {
-                    broken.push((i, e.to_string()));
+                    read.broken.push((at, e.to_string()));
                     continue;
                 }
             };
@@ -338,7 +331,7 @@ impl Running {
                     Some(cursor) => cursor.to_offset()?,
                     None => None,
                 };
-                records.push(crate::message::to_record(
+                read.records.push(crate::message::to_record(
                     &self.config,
                     &p.partition,
                     offset,
@@ -347,262 +340,44 @@ impl Running {
                 )?);
             }
             tracing::debug!(index = %p.index, next = ?cursor_summary(&step.next), "page read");
-            let full = positions_len >= self.config.batch_size as usize;
-            moves.push((i, step.next, full));
+            read.moves.push(Move {
+                at,
+                kind,
+                next: step.next,
+                full,
+            });
         }
-        for (i, problem) in broken {
-            let p = &mut self.partitions[i];
-            p.kind = None;
-            p.problem(problem, now);
-        }
-        let now_ms = self::now_ms();
-        for (i, next, full) in moves {
-            let p = &mut self.partitions[i];
-            if let Some(problem) = p.health.recover() {
-                tracing::info!(index = %p.index, %problem, "index readable again; reading resumes from its cursor");
-            }
-            if let Cursor::Boundary { value, ids } = &next {
-                if ids.len() >= LARGE_TIE_GROUP && !p.warned_large_tie {
-                    p.warned_large_tie = true;
-                    tracing::warn!(
-                        index = %p.index,
-                        %value,
-                        ids = ids.len(),
-                        "many documents share one tracking value; offsets and searches \
-                         carry all their ids: set es.tiebreaker.field to a unique field"
-                    );
-                }
-            }
-            if full {
-                // More is likely waiting: search for it while these records are sent.
-                let spec = query_spec(&self.config, p.kind.unwrap_or(TrackingKind::Long), now_ms);
-                let mut body = search_body(&spec, &next);
-                crate::message::request_extras(&mut body, &self.config);
-                let client = self.client.clone();
-                let index = p.index.clone();
-                p.prefetch = Some(Prefetch {
-                    cursor: next.clone(),
-                    search: AbortOnDropHandle::new(tokio::spawn(async move {
-                        client.search(&index, body).await
-                    })),
-                });
+        Ok(read)
+    }
+
+    /// Moves the cursors of the indices read; after a full page, the search for the next
+    /// one starts in the background while these records are sent.
+    fn move_cursors(&mut self, moves: Vec<Move>) {
+        let now_ms = now_ms();
+        for Move {
+            at,
+            kind,
+            next,
+            full,
+        } in moves
+        {
+            let body = full.then(|| self.page_body(kind, &next, now_ms));
+            let p = &mut self.partitions[at];
+            p.answered();
+            p.warn_if_large_tie(&next);
+            if let Some(body) = body {
+                p.prefetch(&self.client, next.clone(), body);
             }
             p.cursor = next;
         }
-        Ok(records)
     }
 
-    /// Checks the mapping of every index not checked yet (once per task run, and again
-    /// when an index comes back after it was missing).
-    ///
-    /// A missing index, or a mapping that changed since the index was last read, is a
-    /// problem of that index (reported in progress, retried with back-off); a mapping
-    /// that does not allow tracking at the first check fails the task with a config
-    /// error, as validation would have.
-    async fn resolve_mappings(&mut self, now: Instant) -> Result<(), ConnectError> {
-        for p in self
-            .partitions
-            .iter_mut()
-            .filter(|p| p.kind.is_none() && p.health.ready(now))
-        {
-            let kind = match check_index(&self.client, &self.config, &p.index).await {
-                Ok(kind) => kind,
-                Err(problems) => {
-                    let text: Vec<String> = problems.iter().map(|(_, e)| e.to_string()).collect();
-                    let about_index = problems.iter().any(|(key, _)| *key == config::INDEX);
-                    let about_field = problems.iter().all(|(key, _)| {
-                        *key == config::TRACKING_FIELD || *key == config::TIEBREAKER_FIELD
-                    });
-                    if about_index || (about_field && p.known_kind.is_some()) {
-                        p.problem(text.join("; "), now);
-                        continue;
-                    }
-                    // Keep the first error's kind (a retriable one stays retriable) and
-                    // report every problem.
-                    let first = problems
-                        .into_iter()
-                        .next()
-                        .map(|(_, e)| ConnectError::from(e))
-                        .unwrap_or_else(|| ConnectError::fatal("index check failed"));
-                    return Err(ConnectError::new(first.kind(), text.join("; ")));
-                }
-            };
-            match p.known_kind {
-                Some(known) if known != kind => {
-                    p.problem(
-                        format!(
-                            "the mapping of field {} in index {} changed: it was read as {}, \
-                             it is now mapped as {}; reading the index is paused (restore the \
-                             mapping, or reset the connector's offsets to read it again)",
-                            self.config.tracking_field,
-                            p.index,
-                            describe(known),
-                            describe(kind)
-                        ),
-                        now,
-                    );
-                    continue;
-                }
-                Some(_) => {}
-                None => check_cursor_fits(&self.config, &p.index, &p.cursor, kind)?,
-            }
-            p.kind = Some(kind);
-            p.known_kind = Some(kind);
-        }
-        Ok(())
+    /// The search for the page after `cursor` of an index read as `kind`.
+    fn page_body(&self, kind: TrackingKind, cursor: &Cursor, now_ms: i64) -> Value {
+        let mut body = search_body(&query_spec(&self.config, kind, now_ms), cursor);
+        crate::message::request_extras(&mut body, &self.config);
+        body
     }
-
-    /// Applies `es.start` to every index that has no committed offset yet (once per task
-    /// run). A failed lookup leaves the index unresolved, to be tried on the next poll.
-    async fn resolve_starts(&mut self, now: Instant) -> Result<(), ConnectError> {
-        for p in self
-            .partitions
-            .iter_mut()
-            .filter(|p| !p.start_resolved && p.kind.is_some() && p.health.ready(now))
-        {
-            let kind = p.kind.unwrap_or(TrackingKind::Long);
-            let cursor = match &self.config.start {
-                StartPosition::Earliest => Cursor::Start,
-                StartPosition::Value(raw) => Cursor::From {
-                    value: tracking::parse_value(kind, raw).map_err(|msg| {
-                        ConnectError::config(format!(
-                            "{}: {msg} (field {} of index {} is {})",
-                            config::START,
-                            self.config.tracking_field,
-                            p.index,
-                            describe(kind)
-                        ))
-                    })?,
-                    inclusive: true,
-                },
-                StartPosition::Latest => {
-                    let spec = query_spec(&self.config, kind, now_ms());
-                    let newest = match self.client.search(&p.index, latest_body(&spec)).await {
-                        Ok(hits) => hits,
-                        Err(e) if is_index_missing(&e) => {
-                            p.index_missing(now);
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                    match (newest.into_iter().next(), self.mode) {
-                        // An empty index: everything that comes is new.
-                        (None, _) => Cursor::Start,
-                        (Some(hit), CursorMode::SearchAfter) => Cursor::After(hit.sort),
-                        (Some(hit), CursorMode::BoundaryIds) => Cursor::From {
-                            value: hit.sort.into_iter().next().ok_or_else(|| {
-                                ConnectError::fatal(format!(
-                                    "the newest document of index {} came without sort values",
-                                    p.index
-                                ))
-                            })?,
-                            inclusive: false,
-                        },
-                    }
-                }
-            };
-            tracing::info!(
-                index = %p.index,
-                start = ?self.config.start,
-                cursor = %cursor_summary(&cursor),
-                "no committed offset: es.start applies"
-            );
-            p.cursor = cursor;
-            p.start_resolved = true;
-        }
-        Ok(())
-    }
-
-    /// Measures the progress figures of every readable index whose measurement is due.
-    /// A failed measurement keeps the old figures (a missing index becomes its problem);
-    /// it never fails the poll.
-    async fn measure(&mut self, now: Instant) {
-        let now_ms = now_ms();
-        for p in self
-            .partitions
-            .iter_mut()
-            .filter(|p| p.readable(now) && p.health.measure_due(now))
-        {
-            let spec = query_spec(&self.config, p.kind.unwrap_or(TrackingKind::Long), now_ms);
-            match measure::measure(&self.client, &spec, &p.index, &p.cursor).await {
-                Ok(figures) => {
-                    let before = p.health.figures.as_ref().map_or(0, |f| f.missing);
-                    if figures.missing > 0 && figures.missing != before {
-                        tracing::warn!(
-                            index = %p.index,
-                            missing = figures.missing,
-                            field = %self.config.tracking_field,
-                            "documents without the tracking field (or the tiebreaker) can \
-                             never be read by es-source"
-                        );
-                    }
-                    p.health
-                        .measured(Some(figures), now, now_ms, self.config.progress_interval);
-                }
-                Err(e) if is_index_missing(&e) => p.index_missing(now),
-                Err(e) => {
-                    tracing::warn!(index = %p.index, error = %e, "progress measurement failed");
-                    p.health
-                        .measured(None, now, now_ms, self.config.progress_interval);
-                }
-            }
-        }
-    }
-}
-
-impl PartitionState {
-    /// Whether the index can be searched now: mapping checked, start applied, no
-    /// problem waiting out its back-off.
-    fn readable(&self, now: Instant) -> bool {
-        self.kind.is_some() && self.start_resolved && self.health.ready(now)
-    }
-
-    /// Records a problem and backs off; a prefetched page is discarded.
-    fn problem(&mut self, problem: String, now: Instant) {
-        self.prefetch = None;
-        let wait = self.health.fail(problem.clone(), now);
-        tracing::warn!(index = %self.index, %problem, retry_in_s = wait.as_secs(), "index problem; other indices keep flowing");
-    }
-
-    /// The index disappeared: keep the cursor, check the mapping again when it is back.
-    fn index_missing(&mut self, now: Instant) {
-        self.kind = None;
-        self.problem(
-            format!(
-                "index {} does not exist (deleted?); retrying with back-off, and reading \
-                 resumes from the cursor when it exists again",
-                self.index
-            ),
-            now,
-        );
-    }
-}
-
-/// The next page of `index`: the prefetched search when there is one (and it ran to its
-/// end), otherwise a search with `body`.
-async fn page(
-    client: &EsClient,
-    index: &str,
-    body: Value,
-    prefetched: Option<AbortOnDropHandle<Result<Vec<Hit>, EsError>>>,
-) -> Result<Vec<Hit>, EsError> {
-    if let Some(search) = prefetched {
-        match search.await {
-            Ok(result) => return result,
-            Err(e) => {
-                tracing::warn!(%index, error = %e, "prefetched search did not finish; searching again")
-            }
-        }
-    }
-    client.search(index, body).await
-}
-
-/// Whether a search failed because the index does not exist.
-fn is_index_missing(e: &EsError) -> bool {
-    matches!(
-        e,
-        EsError::Status { status: 404, error_type: Some(t), .. } if t == "index_not_found_exception"
-    )
 }
 
 /// Now, in epoch milliseconds, by this host's clock.
@@ -669,39 +444,5 @@ fn cursor_summary(cursor: &Cursor) -> String {
         }
         Cursor::After(sort) => format!("after {}", serde_json::Value::Array(sort.clone())),
         Cursor::Boundary { value, ids } => format!("at {value} minus {} id(s)", ids.len()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partitions_are_canonical() {
-        let p = IndexPartition::of("orders").unwrap();
-        assert_eq!(p.to_canonical_bytes(), br#"{"index":"orders"}"#);
-        assert_eq!(p.to_typed::<IndexPartition>().unwrap().index, "orders");
-    }
-
-    #[test]
-    fn task_share_is_the_resolved_list_and_unsplit_configs_need_plain_names() {
-        let mut raw: connect_api::ConfigMap = [
-            (config::HOSTS, "http://127.0.0.1:9200"),
-            (config::INDEX, "a,b"),
-            (config::TRACKING_FIELD, "ts"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let c = EsSourceConfig::parse(&raw).unwrap();
-        assert_eq!(task_indices(&raw, &c).unwrap(), ["a", "b"]);
-        raw.insert(config::TASK_INDICES.into(), "b,.ds-x-000001".into());
-        assert_eq!(task_indices(&raw, &c).unwrap(), ["b", ".ds-x-000001"]);
-        raw.insert(config::TASK_INDICES.into(), "".into());
-        assert!(task_indices(&raw, &c).unwrap().is_empty());
-        raw.remove(config::TASK_INDICES);
-        raw.insert(config::INDEX.into(), "logs-*".into());
-        let c = EsSourceConfig::parse(&raw).unwrap();
-        assert!(task_indices(&raw, &c).is_err());
     }
 }
