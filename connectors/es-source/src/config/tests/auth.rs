@@ -138,3 +138,19 @@ fn ca_file_is_read_and_checked_at_parse_time() {
         );
     }
 }
+
+#[test]
+fn clients_trust_the_ca_bytes_read_at_parse_time_not_the_path() {
+    let path = temp_file("ca-read-once.crt", TEST_CA_PEM.as_bytes());
+    let c = with(&[
+        (HOSTS, "https://127.0.0.1:9200"),
+        (TLS_CA_PATH, path.to_str().unwrap()),
+    ])
+    .unwrap();
+    // The file is gone (or replaced) after the parse: the config holds its bytes, and
+    // every client made from it uses them without opening the path again.
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(c.tls_ca.as_ref().unwrap().pem(), TEST_CA_PEM.as_bytes());
+    crate::client::EsClient::new(&c).unwrap();
+    crate::client::EsClient::for_hosts(&c.hosts, &c).unwrap();
+}
