@@ -8,7 +8,7 @@
 //! - `double`, `float`, `half_float`: JSON numbers, kept as the shortest decimal that
 //!   parses back to the same `f64` (serde_json's `float_roundtrip`), which is the very
 //!   decimal Elasticsearch wrote. They are sent back as strings
-//!   ([`crate::query::to_es`]): Elasticsearch parses a string straight to the field's
+//!   (`query::to_es`): Elasticsearch parses a string straight to the field's
 //!   type, while a JSON number is read as a double and narrowed, which for some floats
 //!   lands on the neighbouring float (`7.038531E-26` is one) and would skip documents.
 //! - `date`: epoch milliseconds; `date_nanos`: epoch nanoseconds, both JSON integers.

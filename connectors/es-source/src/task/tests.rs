@@ -11,14 +11,11 @@ fn partitions_are_canonical() {
 
 #[test]
 fn task_share_is_the_resolved_list_and_unsplit_configs_need_plain_names() {
-    let mut raw: connect_api::ConfigMap = [
+    let mut raw = connect_api::config::config_from_pairs(&[
         (config::HOSTS, "http://127.0.0.1:9200"),
         (config::INDEX, "a,b"),
         (config::TRACKING_FIELD, "ts"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    ]);
     let c = EsSourceConfig::parse(&raw).unwrap();
     assert_eq!(task_indices(&raw, &c).unwrap(), ["a", "b"]);
     raw.insert(config::TASK_INDICES.into(), "b,.ds-x-000001".into());
