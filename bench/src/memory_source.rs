@@ -56,29 +56,17 @@ impl SourceConnector for MemorySource {
 
     fn info(&self) -> PluginInfo {
         PluginInfo {
-            name: CLASS,
-            aliases: &[],
-            version: env!("CARGO_PKG_VERSION"),
-            description: "benchmark documents from memory (rmq-bench only)",
+            name: CLASS.into(),
+            aliases: Vec::new(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "benchmark documents from memory (rmq-bench only)".into(),
         }
     }
 
     fn config_def(&self) -> ConfigDef {
         vec![
-            ConfigKey {
-                name: DOCS,
-                ty: ConfigType::Int,
-                default: None,
-                required: true,
-                doc: "Documents to emit.",
-            },
-            ConfigKey {
-                name: BATCH,
-                ty: ConfigType::Int,
-                default: None,
-                required: true,
-                doc: "Records per poll.",
-            },
+            ConfigKey::new(DOCS, ConfigType::Int, "Documents to emit.").required(),
+            ConfigKey::new(BATCH, ConfigType::Int, "Records per poll.").required(),
         ]
     }
 
@@ -105,14 +93,17 @@ impl SourceConnector for MemorySource {
         Ok(vec![raw.clone()])
     }
 
-    fn create_task(&self) -> Box<dyn SourceTask> {
-        Box::new(MemoryTask {
+    async fn create_task(
+        &self,
+        _task_config: &ConfigMap,
+    ) -> Result<Box<dyn SourceTask>, ConnectError> {
+        Ok(Box::new(MemoryTask {
             docs: self.docs.clone(),
             next: 0,
             end: 0,
             batch: 1,
             partition: None,
-        })
+        }))
     }
 }
 

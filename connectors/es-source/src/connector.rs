@@ -48,11 +48,12 @@ impl SourceConnector for EsSourceConnector {
 
     fn info(&self) -> PluginInfo {
         PluginInfo {
-            name: "es-source",
-            aliases: &["ElasticsearchSourceConnector"],
-            version: env!("CARGO_PKG_VERSION"),
+            name: "es-source".into(),
+            aliases: vec!["ElasticsearchSourceConnector".into()],
+            version: env!("CARGO_PKG_VERSION").into(),
             description: "Streams documents out of Elasticsearch indices incrementally, \
-                          by a tracking field",
+                          by a tracking field"
+                .into(),
         }
     }
 
@@ -194,8 +195,11 @@ impl SourceConnector for EsSourceConnector {
         config.index_refresh_interval
     }
 
-    fn create_task(&self) -> Box<dyn SourceTask> {
-        Box::new(EsSourceTask::new())
+    async fn create_task(
+        &self,
+        _task_config: &ConfigMap,
+    ) -> Result<Box<dyn SourceTask>, ConnectError> {
+        Ok(Box::new(EsSourceTask::new()))
     }
 }
 
@@ -348,7 +352,7 @@ mod tests {
         let mut raw = raw("a");
         raw.insert(config::HOSTS.into(), "http://127.0.0.1:9".into());
         let c = EsSourceConnector::new();
-        let errs = connect_api::ErasedSourceConnector::validate(&c, &raw).await;
+        let errs = connect_api::ErasedSourceConnector::parse_and_validate(&c, &raw).await;
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert_eq!(errs[0].field, config::HOSTS);
         assert!(

@@ -166,7 +166,7 @@ fn with(mut c: ConfigMap, pairs: &[(&str, &str)]) -> ConfigMap {
 }
 
 async fn validate(c: &ConfigMap) -> Vec<FieldError> {
-    ErasedSourceConnector::validate(&EsSourceConnector::new(), c).await
+    ErasedSourceConnector::parse_and_validate(&EsSourceConnector::new(), c).await
 }
 
 /// The single error of `errors`, which must be on `field`.
@@ -251,11 +251,14 @@ async fn a_task_reads_documents_over_https() {
 
     // A task started through the connector API, as the runtime starts it.
     let connector = EsSourceConnector::new();
-    let tasks = ErasedSourceConnector::task_configs(&connector, &c, 1)
+    let parsed = ErasedSourceConnector::parse(&connector, &c).unwrap();
+    let tasks = ErasedSourceConnector::task_configs(&connector, &parsed, 1)
         .await
         .unwrap();
     assert_eq!(tasks.len(), 1);
-    let mut task = ErasedSourceConnector::create_task(&connector);
+    let mut task = ErasedSourceConnector::create_task(&connector, &tasks[0])
+        .await
+        .unwrap();
     task.start(TaskContext {
         connector: "it-auth".into(),
         task_id: 0,

@@ -226,12 +226,14 @@ async fn validate_reports_each_problem_on_its_key() {
     let connector = EsSourceConnector::new();
 
     let ok = connector
-        .validate(&config(&index, "seq", Some("uid")))
+        .parse_and_validate(&config(&index, "seq", Some("uid")))
         .await;
     assert!(ok.is_empty(), "{ok:?}");
 
     let missing = format!("{index}-missing");
-    let errs = connector.validate(&config(&missing, "seq", None)).await;
+    let errs = connector
+        .parse_and_validate(&config(&missing, "seq", None))
+        .await;
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].field, "es.index");
     assert!(
@@ -240,13 +242,15 @@ async fn validate_reports_each_problem_on_its_key() {
         errs[0].message
     );
 
-    let errs = connector.validate(&config(&index, "title", None)).await;
+    let errs = connector
+        .parse_and_validate(&config(&index, "title", None))
+        .await;
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].field, "es.tracking.field");
     assert!(errs[0].message.contains("text"), "{}", errs[0].message);
 
     let errs = connector
-        .validate(&config(&index, "nope", Some("title")))
+        .parse_and_validate(&config(&index, "nope", Some("title")))
         .await;
     let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(

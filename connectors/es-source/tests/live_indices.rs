@@ -169,7 +169,10 @@ async fn task_configs(
     config: &ConfigMap,
     max_tasks: usize,
 ) -> Result<Vec<ConfigMap>, ConnectError> {
-    ErasedSourceConnector::task_configs(&EsSourceConnector::new(), config, max_tasks).await
+    let connector = EsSourceConnector::new();
+    let parsed = ErasedSourceConnector::parse(&connector, config)
+        .map_err(|e| ConnectError::config(connect_api::FieldError::join(&e)))?;
+    ErasedSourceConnector::task_configs(&connector, &parsed, max_tasks).await
 }
 
 /// Each task's `es.task.indices`.
@@ -269,7 +272,9 @@ async fn pattern_over_three_indices_splits_two_and_one_and_every_doc_arrives() {
         shares(&cfg, 2).await,
         [format!("{a},{c}"), format!("{b},{d}")]
     );
-    let interval = ErasedSourceConnector::reconfigure_interval(&EsSourceConnector::new(), &cfg);
+    let connector = EsSourceConnector::new();
+    let parsed = ErasedSourceConnector::parse(&connector, &cfg).unwrap();
+    let interval = ErasedSourceConnector::reconfigure_interval(&connector, &parsed);
     assert_eq!(interval, Some(Duration::from_millis(60_000)));
 }
 
@@ -282,7 +287,7 @@ async fn unmatched_pattern_runs_one_idle_task_that_says_so_until_indices_appear_
     let connector = EsSourceConnector::new();
 
     // Not an error at validation: the connector waits for indices.
-    let errors = ErasedSourceConnector::validate(&connector, &cfg).await;
+    let errors = ErasedSourceConnector::parse_and_validate(&connector, &cfg).await;
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(shares(&cfg, 3).await, [""]);
     let mut idle = start(&task_configs(&cfg, 3).await.unwrap()[0], 0).await;
@@ -325,7 +330,7 @@ async fn an_alias_resolves_to_its_indices_and_records_name_the_concrete_index() 
     expected.extend(f.fill(&b, 12).await);
 
     let cfg = config(&alias, &[]);
-    let errors = ErasedSourceConnector::validate(&EsSourceConnector::new(), &cfg).await;
+    let errors = ErasedSourceConnector::parse_and_validate(&EsSourceConnector::new(), &cfg).await;
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(shares(&cfg, 1).await, [format!("{a},{b}")]);
     let mut task = start(&task_configs(&cfg, 1).await.unwrap()[0], 0).await;
@@ -343,8 +348,9 @@ async fn each_validation_failure_names_the_key_to_change() {
         .create("s", "long", json!({"index.max_result_window": 100}))
         .await;
     let connector = EsSourceConnector::new();
-    let validate =
-        |cfg: ConfigMap| async move { ErasedSourceConnector::validate(&connector, &cfg).await };
+    let validate = |cfg: ConfigMap| async move {
+        ErasedSourceConnector::parse_and_validate(&connector, &cfg).await
+    };
 
     let missing = f.name("nope");
     let errs = validate(config(&format!("{l},{missing}"), &[])).await;

@@ -5,6 +5,7 @@
 //! and hiding secrets) and parses the map with a [`ConfigReader`], which records every
 //! problem as a [`FieldError`] instead of stopping at the first.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
@@ -75,22 +76,53 @@ pub enum ConfigType {
 }
 
 /// The description of one config key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// The strings are `Cow<'static, str>`: a connector compiled into the binary describes
+/// its keys with string literals at no cost, and a plugin found at run time (whose key
+/// names and docs come from its own process) with owned strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigKey {
     /// The key as written in a config.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// The value's type.
     #[serde(rename = "type")]
     pub ty: ConfigType,
     /// The default, when the key may be left out.
-    pub default: Option<&'static str>,
+    pub default: Option<Cow<'static, str>>,
     /// Whether the key must be set.
     pub required: bool,
     /// What the key means.
-    pub doc: &'static str,
+    pub doc: Cow<'static, str>,
 }
 
 impl ConfigKey {
+    /// An optional key without a default.
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        ty: ConfigType,
+        doc: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            ty,
+            default: None,
+            required: false,
+            doc: doc.into(),
+        }
+    }
+
+    /// The same key with a default value.
+    pub fn with_default(mut self, default: impl Into<Cow<'static, str>>) -> Self {
+        self.default = Some(default.into());
+        self
+    }
+
+    /// The same key, required.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
     /// Whether values of this key are secrets to hide.
     pub fn is_secret(&self) -> bool {
         self.ty == ConfigType::Password
@@ -119,10 +151,11 @@ pub fn render_markdown(title: &str, def: &[ConfigKey]) -> String {
             k.name,
             ty,
             k.default
+                .as_deref()
                 .map(|d| format!("`{}`", cell(d)))
                 .unwrap_or_else(|| "—".into()),
             if k.required { "yes" } else { "no" },
-            cell(k.doc),
+            cell(&k.doc),
         ));
     }
     out
@@ -256,13 +289,7 @@ mod tests {
 
     #[test]
     fn markdown_reference_has_a_row_per_key_with_escaped_cells() {
-        let def = vec![ConfigKey {
-            name: "a.b",
-            ty: ConfigType::Password,
-            default: None,
-            required: true,
-            doc: "x | y",
-        }];
+        let def = vec![ConfigKey::new("a.b", ConfigType::Password, "x | y").required()];
         let md = render_markdown("T", &def);
         assert!(
             md.contains("| `a.b` | password | — | yes | x \\| y |"),

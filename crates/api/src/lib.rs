@@ -18,7 +18,7 @@ pub use config::{
     config_from_pairs, render_markdown, ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType,
     FieldError,
 };
-pub use connector::{ErasedSourceConnector, PluginInfo, SourceConnector};
+pub use connector::{ErasedSourceConnector, ParsedConfig, PluginInfo, SourceConnector};
 pub use error::{ConnectError, ErrorKind};
 pub use position::{SourceOffset, SourcePartition};
 pub use progress::{PartitionProgress, TaskProgress};

@@ -26,10 +26,7 @@ impl PluginRegistry {
     pub fn find(&self, class: &str) -> Option<Arc<dyn ErasedSourceConnector>> {
         self.plugins
             .iter()
-            .find(|p| {
-                let info = p.info();
-                info.name == class || info.aliases.contains(&class)
-            })
+            .find(|p| p.info().answers_to(class))
             .cloned()
     }
 
@@ -39,12 +36,14 @@ impl PluginRegistry {
     }
 
     /// The names accepted in `connector.class`, for error messages.
-    pub fn names(&self) -> Vec<&'static str> {
+    pub fn names(&self) -> Vec<String> {
         self.plugins
             .iter()
             .flat_map(|p| {
                 let info = p.info();
-                std::iter::once(info.name).chain(info.aliases.iter().copied())
+                std::iter::once(info.name)
+                    .chain(info.aliases)
+                    .map(|n| n.into_owned())
             })
             .collect()
     }

@@ -23,6 +23,7 @@ use connect_api::{
 };
 use connect_converters::Converter;
 use connect_rocketmq::OutMessage;
+use futures::future::BoxFuture;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -139,8 +140,13 @@ pub fn no_redaction() -> Redactor {
     Arc::new(str::to_owned)
 }
 
-/// Creates unstarted task instances.
-pub type TaskFactory = Arc<dyn Fn() -> Box<dyn SourceTask> + Send + Sync>;
+/// Creates an unstarted task instance for a (resolved) task config; may fail, for
+/// example when a plugin's process cannot be spawned.
+pub type TaskFactory = Arc<
+    dyn Fn(connect_api::ConfigMap) -> BoxFuture<'static, Result<Box<dyn SourceTask>, ConnectError>>
+        + Send
+        + Sync,
+>;
 
 /// A running task: pause, resume, or stop it.
 pub struct TaskHandle {
@@ -195,8 +201,7 @@ async fn supervise(run: TaskRun, cancel: CancellationToken, paused: watch::Recei
     let mut backoff = policy.initial;
     loop {
         let started = Instant::now();
-        let mut task = (run.factory)();
-        let failed = run_task(&run, &mut task, &cancel, paused.clone()).await;
+        let failed = run_task(&run, &cancel, paused.clone()).await;
         if !failed || cancel.is_cancelled() || !policy.enabled {
             break;
         }
@@ -254,7 +259,6 @@ fn next_backoff(cur: Duration, s: &LoopSettings) -> Duration {
 /// Runs one task instance until it stops or fails; `true` when it failed.
 async fn run_task(
     run: &TaskRun,
-    task: &mut Box<dyn SourceTask>,
     cancel: &CancellationToken,
     paused: watch::Receiver<bool>,
 ) -> bool {
@@ -278,6 +282,29 @@ async fn run_task(
             return true;
         }
     };
+    // Creating the task may spawn a process (a plugin's): a failure is the task's
+    // failure, shown in its trace and retried with the restart back-off.
+    let created = tokio::select! {
+        _ = cancel.cancelled() => None,
+        r = (run.factory)(config.clone()) => Some(r),
+    };
+    let mut task = match created {
+        None => {
+            run.status.update(|s| s.state = State::Stopped);
+            return false;
+        }
+        Some(Ok(task)) => task,
+        Some(Err(e)) => {
+            let trace = (run.redact)(&format!("cannot create the task: {}", e.chain()));
+            tracing::error!(task = %label, error = %trace, "task failed");
+            run.status.update(|s| {
+                s.state = State::Failed;
+                s.trace = Some(trace);
+            });
+            return true;
+        }
+    };
+    let task = &mut task;
     let ctx = TaskContext {
         connector: run.connector.clone(),
         task_id: run.task_id,

@@ -121,6 +121,17 @@ fn settings() -> LoopSettings {
     }
 }
 
+/// A factory that always succeeds with the task `make` builds.
+fn factory_of<F>(make: F) -> crate::task_loop::TaskFactory
+where
+    F: Fn() -> Box<dyn SourceTask> + Send + Sync + 'static,
+{
+    Arc::new(move |_config| {
+        let task = make();
+        Box::pin(async move { Ok(task) })
+    })
+}
+
 fn run_with(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64) -> TaskRun {
     run_with_poll(sink, store, total, 50)
 }
@@ -130,7 +141,7 @@ fn run_with_poll(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64, per_pol
         connector: "c".into(),
         task_id: 0,
         config: Default::default(),
-        factory: Arc::new(move || {
+        factory: factory_of(move || {
             Box::new(CountingTask {
                 next: 0,
                 total,
@@ -308,6 +319,51 @@ async fn a_failed_task_is_restarted_after_back_off_and_counts_its_restarts() {
 }
 
 #[tokio::test]
+async fn a_task_that_cannot_be_created_shows_why_in_its_trace_and_is_created_again_after_back_off()
+{
+    let (_dir, store, sink) = setup();
+    let mut run = run_with(sink.clone(), store.clone(), 100);
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let seen = attempts.clone();
+    run.factory = Arc::new(move |config| {
+        let attempt = seen.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            if attempt == 0 {
+                return Err(ConnectError::fatal("cannot spawn the plugin's process"));
+            }
+            assert!(
+                config.is_empty(),
+                "the task config is handed to the factory"
+            );
+            Ok(Box::new(CountingTask {
+                next: 0,
+                total: 100,
+                per_poll: 50,
+            }) as Box<dyn SourceTask>)
+        })
+    });
+    // Long enough to see the failure before the second attempt.
+    run.settings.restart = RestartPolicy {
+        enabled: true,
+        initial: Duration::from_millis(300),
+        max: Duration::from_millis(300),
+    };
+    let handle = spawn(run, &CancellationToken::new(), false);
+    wait_until(|| handle.status.snapshot().state == State::Failed).await;
+    let trace = handle.status.snapshot().trace.unwrap_or_default();
+    assert!(
+        trace.contains("cannot create the task: cannot spawn the plugin's process"),
+        "{trace}"
+    );
+    wait_until(|| committed(&store) == Some(100)).await;
+    let status = handle.status.snapshot();
+    handle.stop().await;
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    assert_eq!(status.restarts, 1);
+    assert_eq!(status.state, State::Running);
+}
+
+#[tokio::test]
 async fn a_paused_task_sends_nothing_until_resumed() {
     let (_dir, store, sink) = setup();
     let handle = spawn(
@@ -365,7 +421,7 @@ impl SourceTask for OversizedTask {
 
 fn oversized_run(sink: Arc<FakeSink>, store: Arc<SledStore>, tolerance: Tolerance) -> TaskRun {
     let mut run = run_with(sink, store, 0);
-    run.factory = Arc::new(|| Box::new(OversizedTask { done: false }));
+    run.factory = factory_of(|| Box::new(OversizedTask { done: false }));
     run.delivery = DeliveryConfig {
         tolerance,
         tags: Some("from-es".into()),

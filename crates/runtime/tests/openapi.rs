@@ -482,13 +482,8 @@ async fn every_reference_resolves_and_mirrored_schemas_match_the_real_types() {
         .collect();
     assert_eq!(field_keys, property_names(schema(&doc, "FieldError")));
     // A plugin's config key, as `GET /connector-plugins/{name}/config` sends it.
-    let key = connect_api::ConfigKey {
-        name: "es.index",
-        ty: connect_api::ConfigType::String,
-        default: None,
-        required: true,
-        doc: "the index",
-    };
+    let key = connect_api::ConfigKey::new("es.index", connect_api::ConfigType::String, "the index")
+        .required();
     let key = serde_json::to_value(key).unwrap();
     let keys: BTreeSet<String> = key.as_object().unwrap().keys().cloned().collect();
     assert_eq!(keys, property_names(schema(&doc, "ConfigKey")));

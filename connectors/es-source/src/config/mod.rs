@@ -167,21 +167,10 @@ impl EsSourceConfig {
 /// Every key `es-source` reads, with type, default and docs.
 pub fn config_def() -> ConfigDef {
     vec![
-        ConfigKey {
-            name: HOSTS,
-            ty: ConfigType::List,
-            default: None,
-            required: true,
-            doc: "Comma-separated base URLs of Elasticsearch nodes, http or https, for \
+        ConfigKey::new(HOSTS, ConfigType::List, "Comma-separated base URLs of Elasticsearch nodes, http or https, for \
                   example http://es1:9200,http://es2:9200. Requests are spread over them \
-                  round-robin. Credentials go in es.username / es.password, not in the URL.",
-        },
-        ConfigKey {
-            name: INDEX,
-            ty: ConfigType::List,
-            default: None,
-            required: true,
-            doc: "Comma-separated indices to read: index names, aliases, data streams and \
+                  round-robin. Credentials go in es.username / es.password, not in the URL.").required(),
+        ConfigKey::new(INDEX, ConfigType::List, "Comma-separated indices to read: index names, aliases, data streams and \
                   wildcard patterns (logs-*), with -name or -pattern entries to leave \
                   indices out. Each entry resolves to concrete indices (an alias to its \
                   indices, a data stream to its backing indices; a pattern matches \
@@ -189,222 +178,89 @@ pub fn config_def() -> ConfigDef {
                   one partition with its own offset; they are spread over the tasks. A \
                   name that does not exist fails validation; a pattern that matches \
                   nothing yet is allowed (logged as a warning) and picked up when indices \
-                  appear (see es.index.refresh.interval.ms).",
-        },
-        ConfigKey {
-            name: TRACKING_FIELD,
-            ty: ConfigType::String,
-            default: None,
-            required: true,
-            doc: "Field read in ascending order to find new documents, for example an \
+                  appear (see es.index.refresh.interval.ms).").required(),
+        ConfigKey::new(TRACKING_FIELD, ConfigType::String, "Field read in ascending order to find new documents, for example an \
                   update timestamp or a sequence number. Must be mapped as long, integer, \
                   short, byte, double, float, half_float, date, date_nanos or keyword, with \
                   doc values (text, scaled_float and unsigned_long are refused). Documents \
                   without the field are not read; their number is reported in the task's \
-                  progress as docs_missing_tracking_field.",
-        },
-        ConfigKey {
-            name: TIEBREAKER_FIELD,
-            ty: ConfigType::String,
-            default: None,
-            required: false,
-            doc: "Optional field unique per document (keyword or numeric, with doc \
+                  progress as docs_missing_tracking_field.").required(),
+        ConfigKey::new(TIEBREAKER_FIELD, ConfigType::String, "Optional field unique per document (keyword or numeric, with doc \
                   values) used to order documents that share a tracking value. With it \
                   the offset is small; without it the offset remembers the ids already \
                   read at the last tracking value. A document written later with the \
                   same tracking value must not sort before one already read (use a \
                   growing sequence or a time-ordered id), or leave this unset. Documents \
-                  without the field are not read.",
-        },
-        ConfigKey {
-            name: BATCH_SIZE,
-            ty: ConfigType::Int,
-            default: Some("1000"),
-            required: false,
-            doc: "Documents fetched per search request, 1 to 10000.",
-        },
-        ConfigKey {
-            name: POLL_INTERVAL_MS,
-            ty: ConfigType::Int,
-            default: Some("1000"),
-            required: false,
-            doc: "Milliseconds to wait after a poll that found no new document in any \
-                  index of the task, 10 to 3600000.",
-        },
-        ConfigKey {
-            name: REQUEST_TIMEOUT_MS,
-            ty: ConfigType::Int,
-            default: Some("30000"),
-            required: false,
-            doc: "Timeout of each request to Elasticsearch in milliseconds, 1000 to \
-                  600000. A timed-out request is retried.",
-        },
-        ConfigKey {
-            name: USERNAME,
-            ty: ConfigType::String,
-            default: None,
-            required: false,
-            doc: "User name for HTTP basic authentication; set together with es.password.",
-        },
-        ConfigKey {
-            name: PASSWORD,
-            ty: ConfigType::Password,
-            default: None,
-            required: false,
-            doc: "Password for HTTP basic authentication; never shown or logged.",
-        },
-        ConfigKey {
-            name: API_KEY,
-            ty: ConfigType::Password,
-            default: None,
-            required: false,
-            doc: "Elasticsearch API key, sent as `Authorization: ApiKey ...`: the base64 \
+                  without the field are not read."),
+        ConfigKey::new(BATCH_SIZE, ConfigType::Int, "Documents fetched per search request, 1 to 10000.").with_default("1000"),
+        ConfigKey::new(POLL_INTERVAL_MS, ConfigType::Int, "Milliseconds to wait after a poll that found no new document in any \
+                  index of the task, 10 to 3600000.").with_default("1000"),
+        ConfigKey::new(REQUEST_TIMEOUT_MS, ConfigType::Int, "Timeout of each request to Elasticsearch in milliseconds, 1000 to \
+                  600000. A timed-out request is retried.").with_default("30000"),
+        ConfigKey::new(USERNAME, ConfigType::String, "User name for HTTP basic authentication; set together with es.password."),
+        ConfigKey::new(PASSWORD, ConfigType::Password, "Password for HTTP basic authentication; never shown or logged."),
+        ConfigKey::new(API_KEY, ConfigType::Password, "Elasticsearch API key, sent as `Authorization: ApiKey ...`: the base64 \
                   `encoded` value returned by POST /_security/api_key, or `id:api_key`. \
                   Never shown or logged. Use it instead of es.username / es.password, not \
-                  with them.",
-        },
-        ConfigKey {
-            name: HTTP_COMPRESSION,
-            ty: ConfigType::Bool,
-            default: Some("false"),
-            required: false,
-            doc: "true: ask Elasticsearch to gzip its answers (Accept-Encoding: gzip). \
+                  with them."),
+        ConfigKey::new(HTTP_COMPRESSION, ConfigType::Bool, "true: ask Elasticsearch to gzip its answers (Accept-Encoding: gzip). \
                   Off by default: compressing a page of documents costs Elasticsearch more \
                   CPU than finding them (about half again in bench/), and on a local \
                   network the bandwidth saved rarely matters. Turn it on when the link to \
-                  Elasticsearch is slow or metered.",
-        },
-        ConfigKey {
-            name: TLS_CA_PATH,
-            ty: ConfigType::String,
-            default: None,
-            required: false,
-            doc: "Absolute path of a PEM file with the certificate(s) of the CA that signed \
+                  Elasticsearch is slow or metered.").with_default("false"),
+        ConfigKey::new(TLS_CA_PATH, ConfigType::String, "Absolute path of a PEM file with the certificate(s) of the CA that signed \
                   the https hosts' certificates (for example Elasticsearch's \
                   config/certs/http_ca.crt), trusted besides the public root CAs. The file is \
                   read when the config is checked; host names are verified against the \
-                  certificate.",
-        },
-        ConfigKey {
-            name: INDEX_REFRESH_INTERVAL_MS,
-            ty: ConfigType::Int,
-            default: Some("60000"),
-            required: false,
-            doc: "Milliseconds between two resolutions of es.index while the connector \
+                  certificate."),
+        ConfigKey::new(INDEX_REFRESH_INTERVAL_MS, ConfigType::Int, "Milliseconds between two resolutions of es.index while the connector \
                   runs; new concrete indices (a new match of a pattern, a rollover of an \
                   alias or data stream) are then given to the tasks, which restart with \
                   the new split. 0 turns it off; otherwise 1000 to 86400000. While no \
                   index matches, the connector runs one idle task and logs a warning at \
-                  every resolution.",
-        },
-        ConfigKey {
-            name: TOPIC_PREFIX,
-            ty: ConfigType::String,
-            default: None,
-            required: false,
-            doc: "When set, each document goes to the topic <prefix><concrete index \
+                  every resolution.").with_default("60000"),
+        ConfigKey::new(TOPIC_PREFIX, ConfigType::String, "When set, each document goes to the topic <prefix><concrete index \
                   name> (characters RocketMQ topics cannot hold, such as '.', become \
                   '_'), and connect.topicname is not used. Letters, digits, '_', '-', \
-                  '%' and '|' only; prefix plus index name must be at most 127 characters.",
-        },
-        ConfigKey {
-            name: TAG,
-            ty: ConfigType::String,
-            default: None,
-            required: false,
-            doc: "A constant tag set on every message, for broker-side filtering. Not \
-                  together with es.tag.field.",
-        },
-        ConfigKey {
-            name: TAG_FIELD,
-            ty: ConfigType::String,
-            default: None,
-            required: false,
-            doc: "A field of _source whose value becomes the message tag: a top-level \
+                  '%' and '|' only; prefix plus index name must be at most 127 characters."),
+        ConfigKey::new(TAG, ConfigType::String, "A constant tag set on every message, for broker-side filtering. Not \
+                  together with es.tag.field."),
+        ConfigKey::new(TAG_FIELD, ConfigType::String, "A field of _source whose value becomes the message tag: a top-level \
                   name, or a dotted path into objects (a.b.c; a top-level key that \
                   contains dots is tried first). Strings, numbers and booleans are used \
                   as text; a missing, null, object or array value leaves the message \
-                  without a tag. Not together with es.tag.",
-        },
-        ConfigKey {
-            name: ENVELOPE,
-            ty: ConfigType::Bool,
-            default: Some("false"),
-            required: false,
-            doc: "false: the message body is the document's _source, byte for byte. \
+                  without a tag. Not together with es.tag."),
+        ConfigKey::new(ENVELOPE, ConfigType::Bool, "false: the message body is the document's _source, byte for byte. \
                   true: the body is {\"_index\",\"_id\",\"_seq_no\",\"_primary_term\",\
                   \"tracking\",\"_source\"}, where tracking is the tracking field's sort \
-                  value and _source the original bytes.",
-        },
-        ConfigKey {
-            name: START,
-            ty: ConfigType::String,
-            default: Some("earliest"),
-            required: false,
-            doc: "Where an index without a committed offset starts: `earliest` (its first \
+                  value and _source the original bytes.").with_default("false"),
+        ConfigKey::new(START, ConfigType::String, "Where an index without a committed offset starts: `earliest` (its first \
                   document), `latest` (after the newest document present when the task \
                   first reads the index; until a later document is committed, a restart \
                   looks for the newest one again) or a tracking value (documents with \
                   tracking value >= it: a number for numeric fields, epoch milliseconds or \
                   an RFC 3339 timestamp such as 2024-05-01T12:00:00Z for date and \
-                  date_nanos, the text for keyword). Ignored once an offset is committed.",
-        },
-        ConfigKey {
-            name: QUERY,
-            ty: ConfigType::String,
-            default: None,
-            required: false,
-            doc: "A JSON query object, for example {\"term\": {\"status\": \"paid\"}}, \
+                  date_nanos, the text for keyword). Ignored once an offset is committed.").with_default("earliest"),
+        ConfigKey::new(QUERY, ConfigType::String, "A JSON query object, for example {\"term\": {\"status\": \"paid\"}}, \
                   added as a filter to every search (and to the progress counts): only \
-                  matching documents are read.",
-        },
-        ConfigKey {
-            name: SOURCE_INCLUDES,
-            ty: ConfigType::List,
-            default: None,
-            required: false,
-            doc: "Comma-separated _source fields or patterns (a.b, meta.*) to put in the \
+                  matching documents are read."),
+        ConfigKey::new(SOURCE_INCLUDES, ConfigType::List, "Comma-separated _source fields or patterns (a.b, meta.*) to put in the \
                   messages; all fields when unset. The read position never depends on \
-                  _source.",
-        },
-        ConfigKey {
-            name: SOURCE_EXCLUDES,
-            ty: ConfigType::List,
-            default: None,
-            required: false,
-            doc: "Comma-separated _source fields or patterns to leave out of the messages.",
-        },
-        ConfigKey {
-            name: LAG,
-            ty: ConfigType::String,
-            default: Some("0"),
-            required: false,
-            doc: "For date and date_nanos tracking fields: only read documents whose \
+                  _source."),
+        ConfigKey::new(SOURCE_EXCLUDES, ConfigType::List, "Comma-separated _source fields or patterns to leave out of the messages."),
+        ConfigKey::new(LAG, ConfigType::String, "For date and date_nanos tracking fields: only read documents whose \
                   tracking value is at most now minus this duration (by the clock of \
                   the host running the task), so documents that become searchable late (refresh interval, a \
                   slow writer) are not skipped. A whole number with a unit: 500ms, 5s, 2m, \
                   1h (a bare number is milliseconds); at most one day. 0 reads up to now. \
-                  Rejected for other field types.",
-        },
-        ConfigKey {
-            name: TIME_UNIT,
-            ty: ConfigType::String,
-            default: None,
-            required: false,
-            doc: "For a long (integer, short, byte) tracking field that holds epoch time: \
+                  Rejected for other field types.").with_default("0"),
+        ConfigKey::new(TIME_UNIT, ConfigType::String, "For a long (integer, short, byte) tracking field that holds epoch time: \
                   its unit, seconds, millis, micros or nanos. Enables es.lag and the lag in \
-                  seconds in the task's progress for that field. Rejected for other types.",
-        },
-        ConfigKey {
-            name: PROGRESS_INTERVAL_MS,
-            ty: ConfigType::Int,
-            default: Some("5000"),
-            required: false,
-            doc: "Milliseconds between two progress measurements of an index (documents \
+                  seconds in the task's progress for that field. Rejected for other types."),
+        ConfigKey::new(PROGRESS_INTERVAL_MS, ConfigType::Int, "Milliseconds between two progress measurements of an index (documents \
                   remaining after the position, lag in seconds for time fields, documents \
                   missing the tracking field), 0 to 3600000; each costs two counts and at \
                   most one one-hit search per index, made inside a poll. 0 measures on \
-                  every poll.",
-        },
+                  every poll.").with_default("5000"),
     ]
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use connect_api::{ConfigDef, ConfigMap, ErasedSourceConnector, FieldError};
+use connect_api::{ConfigDef, ConfigMap, ErasedSourceConnector, FieldError, ParsedConfig};
 
 use crate::connector_config::{normalize, FrameworkConfig, CONNECTOR_CLASS};
 use crate::error::HerderError;
@@ -15,16 +15,25 @@ use crate::status::StatusCell;
 use crate::store::OffsetStore;
 use crate::task_loop::{LoopSettings, TaskRun};
 
-/// A config checked and ready to run.
+/// A config checked and ready to run: parsed once by its plugin, then passed on.
+#[derive(Clone)]
 pub(crate) struct Checked {
     /// The config as written (normalized keys, placeholders unresolved).
     pub config: ConfigMap,
-    /// The config with placeholders resolved (never stored or returned).
-    pub resolved: ConfigMap,
+    /// The config with placeholders resolved (never stored or returned), parsed by the
+    /// plugin; its `raw()` is the resolved map.
+    pub parsed: ParsedConfig,
     /// The framework keys.
     pub framework: FrameworkConfig,
     /// The plugin.
     pub plugin: Arc<dyn ErasedSourceConnector>,
+}
+
+impl Checked {
+    /// The config with placeholders resolved (never stored or returned).
+    pub fn resolved(&self) -> &ConfigMap {
+        self.parsed.raw()
+    }
 }
 
 /// Checks the connector name of a PUT or POST and takes a `name` key out of the config;
@@ -54,16 +63,14 @@ pub(crate) fn check_offline(
     let mut errors = framework.as_ref().err().cloned().unwrap_or_default();
     let plugin = match config.get(CONNECTOR_CLASS) {
         Some(class) => match registry.find(class) {
-            Some(p) => {
-                let def = p.config_def();
-                errors.extend(scrub_errors(
-                    p.check_config(&resolved),
-                    &config,
-                    &resolved,
-                    &def,
-                ));
-                Some(p)
-            }
+            Some(p) => match p.parse(&resolved) {
+                Ok(parsed) => Some((p, parsed)),
+                Err(parse_errors) => {
+                    let def = p.config_def();
+                    errors.extend(scrub_errors(parse_errors, &config, &resolved, &def));
+                    None
+                }
+            },
             None => {
                 errors.push(FieldError::new(
                     CONNECTOR_CLASS,
@@ -78,9 +85,9 @@ pub(crate) fn check_offline(
         None => None,
     };
     match (framework, plugin) {
-        (Ok(framework), Some(plugin)) if errors.is_empty() => Ok(Checked {
+        (Ok(framework), Some((plugin, parsed))) if errors.is_empty() => Ok(Checked {
             config,
-            resolved,
+            parsed,
             framework,
             plugin,
         }),
@@ -95,7 +102,7 @@ pub(crate) async fn check_live(
     config: &ConfigMap,
 ) -> Result<Checked, Vec<FieldError>> {
     let checked = check_offline(registry, placeholders, config)?;
-    let errors = checked.plugin.validate(&checked.resolved).await;
+    let errors = checked.plugin.validate(&checked.parsed).await;
     if errors.is_empty() {
         Ok(checked)
     } else {
@@ -103,7 +110,7 @@ pub(crate) async fn check_live(
         Err(scrub_errors(
             errors,
             &checked.config,
-            &checked.resolved,
+            checked.resolved(),
             &def,
         ))
     }
@@ -144,19 +151,19 @@ pub(crate) fn unresolve(mut task: ConfigMap, raw: &ConfigMap, resolved: &ConfigM
 pub(crate) async fn split(checked: &Checked) -> Result<Vec<ConfigMap>, String> {
     match checked
         .plugin
-        .task_configs(&checked.resolved, checked.framework.max_tasks)
+        .task_configs(&checked.parsed, checked.framework.max_tasks)
         .await
     {
         Ok(tasks) => Ok(tasks
             .into_iter()
-            .map(|c| unresolve(c, &checked.config, &checked.resolved))
+            .map(|c| unresolve(c, &checked.config, checked.resolved()))
             .collect()),
         Err(e) => {
             let def = checked.plugin.config_def();
             Err(secrets::scrub_resolved(
                 &e.chain(),
                 &checked.config,
-                &checked.resolved,
+                checked.resolved(),
                 Some(&def),
             ))
         }
@@ -217,7 +224,10 @@ pub(crate) fn task_run(parts: RunParts<'_>) -> Option<TaskRun> {
         connector: connector.to_owned(),
         task_id,
         config,
-        factory: Arc::new(move || plugin.create_task()),
+        factory: Arc::new(move |task_config| {
+            let plugin = plugin.clone();
+            Box::pin(async move { plugin.create_task(&task_config).await })
+        }),
         converter,
         default_topic: framework.topic.clone(),
         delivery: framework.delivery.clone(),

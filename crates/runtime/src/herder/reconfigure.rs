@@ -15,7 +15,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connect_api::{ConfigMap, ErasedSourceConnector};
+use connect_api::{ConfigMap, ErasedSourceConnector, ParsedConfig};
 use tokio_util::sync::CancellationToken;
 
 /// The outcome of one recomputation: the new task configs (resolved, as the plugin
@@ -37,8 +37,8 @@ pub struct TimerSpec {
     pub connector: String,
     /// The plugin.
     pub plugin: Arc<dyn ErasedSourceConnector>,
-    /// The connector config with placeholders resolved (what `task_configs` reads).
-    pub resolved: ConfigMap,
+    /// The connector config as the plugin parsed it (placeholders resolved).
+    pub parsed: ParsedConfig,
     /// `max.tasks`.
     pub max_tasks: usize,
 }
@@ -66,7 +66,7 @@ impl Drop for ReconfigureTimer {
 static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
 /// Arms a timer for `spec` when its plugin asks for periodic reconfiguration; `None`
-/// when it does not (or its config does not parse). The timer holds `target` weakly, so
+/// when it does not. The timer holds `target` weakly, so
 /// it also ends when the herder goes away.
 pub fn arm<R: Reconfigurable>(
     spec: TimerSpec,
@@ -75,7 +75,7 @@ pub fn arm<R: Reconfigurable>(
 ) -> Option<ReconfigureTimer> {
     let interval = spec
         .plugin
-        .reconfigure_interval(&spec.resolved)
+        .reconfigure_interval(&spec.parsed)
         .filter(|d| !d.is_zero())?;
     let cancel = parent.child_token();
     let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
@@ -101,7 +101,7 @@ async fn run<R: Reconfigurable>(
         }
         let result = tokio::select! {
             _ = cancel.cancelled() => return,
-            r = spec.plugin.task_configs(&spec.resolved, spec.max_tasks) => r.map_err(|e| e.chain()),
+            r = spec.plugin.task_configs(&spec.parsed, spec.max_tasks) => r.map_err(|e| e.chain()),
         };
         let Some(target) = target.upgrade() else {
             return;

@@ -12,10 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
-use connect_api::{
-    ConfigDef, ConfigMap, ErasedSourceConnector, FieldError, PluginInfo, SourceOffset,
-    SourcePartition,
-};
+use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo, SourceOffset, SourcePartition};
 use tokio_util::sync::CancellationToken;
 
 use super::common::{self, Checked, RunParts};
@@ -24,7 +21,7 @@ use super::{
     ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode, PutOutcome,
     TaskId, TaskInfo,
 };
-use crate::connector_config::{normalize, FrameworkConfig};
+use crate::connector_config::normalize;
 use crate::error::HerderError;
 use crate::registry::PluginRegistry;
 use crate::secrets;
@@ -36,12 +33,11 @@ use crate::task_loop::{self, LoopSettings, TaskHandle};
 /// One connector as the herder holds it.
 struct Entry {
     config: ConfigMap,
-    /// The config with placeholders resolved: used for the plugin and to scrub resolved
-    /// secrets from traces; never stored or returned.
-    resolved: ConfigMap,
+    /// The config parsed by its plugin, with placeholders resolved (used for the plugin
+    /// and to scrub resolved secrets from traces; never stored or returned); `None` when
+    /// the stored config no longer parses.
+    checked: Option<Checked>,
     target: TargetState,
-    plugin: Option<Arc<dyn ErasedSourceConnector>>,
-    framework: Option<FrameworkConfig>,
     task_configs: Vec<ConfigMap>,
     tasks: Vec<TaskHandle>,
     /// Why the connector itself failed (its config or its split into tasks).
@@ -56,7 +52,15 @@ struct Entry {
 
 impl Entry {
     fn def(&self) -> Option<ConfigDef> {
-        self.plugin.as_ref().map(|p| p.config_def())
+        self.checked.as_ref().map(|c| c.plugin.config_def())
+    }
+
+    /// The config with placeholders resolved (the config as written when it does not
+    /// parse).
+    fn resolved(&self) -> &ConfigMap {
+        self.checked
+            .as_ref()
+            .map_or(&self.config, Checked::resolved)
     }
 
     fn state(&self) -> State {
@@ -144,11 +148,9 @@ impl StandaloneHerder {
             let entry = match self.check_offline(&s.config) {
                 Ok(checked) => self.build(&name, checked, s.target_state).await,
                 Err(errors) => Entry {
-                    resolved: s.config.clone(),
                     config: s.config,
+                    checked: None,
                     target: s.target_state,
-                    plugin: None,
-                    framework: None,
                     task_configs: Vec::new(),
                     tasks: Vec::new(),
                     trace: Some(FieldError::join(&errors)),
@@ -178,18 +180,10 @@ impl StandaloneHerder {
 
     /// Splits a checked connector into tasks and starts them unless it is stopped.
     async fn build(&self, name: &str, checked: Checked, target: TargetState) -> Entry {
-        let Checked {
-            config,
-            resolved,
-            framework,
-            plugin,
-        } = checked;
         let mut entry = Entry {
-            config,
-            resolved,
+            config: checked.config.clone(),
+            checked: Some(checked),
             target,
-            plugin: Some(plugin.clone()),
-            framework: Some(framework),
             task_configs: Vec::new(),
             tasks: Vec::new(),
             trace: None,
@@ -212,15 +206,15 @@ impl StandaloneHerder {
         if entry.target == TargetState::Stopped {
             return;
         }
-        let (Some(plugin), Some(fw)) = (&entry.plugin, &entry.framework) else {
+        let Some(checked) = &entry.checked else {
             return;
         };
         entry.timer = reconfigure::arm(
             TimerSpec {
                 connector: name.to_owned(),
-                plugin: plugin.clone(),
-                resolved: entry.resolved.clone(),
-                max_tasks: fw.max_tasks,
+                plugin: checked.plugin.clone(),
+                parsed: checked.parsed.clone(),
+                max_tasks: checked.framework.max_tasks,
             },
             self.me.clone(),
             &self.root,
@@ -229,16 +223,10 @@ impl StandaloneHerder {
 
     /// Recomputes the task configs; a failure marks the connector FAILED.
     async fn split(&self, name: &str, entry: &mut Entry) {
-        let (Some(plugin), Some(fw)) = (&entry.plugin, &entry.framework) else {
+        let Some(checked) = &entry.checked else {
             return;
         };
-        let checked = Checked {
-            config: entry.config.clone(),
-            resolved: entry.resolved.clone(),
-            framework: fw.clone(),
-            plugin: plugin.clone(),
-        };
-        match common::split(&checked).await {
+        match common::split(checked).await {
             Ok(t) => {
                 entry.task_configs = t;
                 entry.trace = None;
@@ -268,9 +256,9 @@ impl StandaloneHerder {
             task_id,
             config: entry.task_configs.get(task_id as usize)?.clone(),
             raw: &entry.config,
-            resolved: &entry.resolved,
-            plugin: entry.plugin.clone()?,
-            framework: entry.framework.as_ref()?,
+            resolved: entry.resolved(),
+            plugin: entry.checked.as_ref()?.plugin.clone(),
+            framework: &entry.checked.as_ref()?.framework,
             sink: self.sink.clone(),
             offsets: self.store.clone() as Arc<dyn OffsetStore>,
             status: StatusCell::new(task_id, &self.worker_id),
@@ -336,7 +324,7 @@ impl StandaloneHerder {
                 let mut s = t.status.snapshot();
                 s.trace = s
                     .trace
-                    .map(|tr| secrets::scrub_resolved(&tr, &e.config, &e.resolved, def.as_ref()));
+                    .map(|tr| secrets::scrub_resolved(&tr, &e.config, e.resolved(), def.as_ref()));
                 s
             })
             .collect();
@@ -766,7 +754,7 @@ impl Reconfigurable for StandaloneHerder {
                 Err(error) => {
                     let def = e.def();
                     let error =
-                        secrets::scrub_resolved(&error, &e.config, &e.resolved, def.as_ref());
+                        secrets::scrub_resolved(&error, &e.config, e.resolved(), def.as_ref());
                     tracing::warn!(connector = name, error = %error, "recomputing the task configs failed; the tasks keep running");
                     e.warning = Some(format!(
                         "recomputing the task configs failed; the tasks keep running with their current configs: {error}"
@@ -777,7 +765,7 @@ impl Reconfigurable for StandaloneHerder {
             e.warning = None;
             let new: Vec<ConfigMap> = new
                 .into_iter()
-                .map(|c| common::unresolve(c, &e.config, &e.resolved))
+                .map(|c| common::unresolve(c, &e.config, e.resolved()))
                 .collect();
             if new == e.task_configs && e.trace.is_none() {
                 return;

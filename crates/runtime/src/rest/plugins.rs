@@ -103,7 +103,7 @@ pub async fn validate(
         .or_insert_with(|| plugin.clone());
     let errors = h.validate(config.clone()).await;
     let shown = secrets::mask(&config, Some(&def));
-    let mut names: Vec<String> = def.iter().map(|k| k.name.to_owned()).collect();
+    let mut names: Vec<String> = def.iter().map(|k| k.name.to_string()).collect();
     for e in &errors {
         if !names.contains(&e.field) {
             names.push(e.field.clone());
@@ -112,7 +112,7 @@ pub async fn validate(
     let configs: Vec<Value> = names
         .iter()
         .map(|name| {
-            let key = def.iter().find(|k| k.name == name);
+            let key = def.iter().find(|k| k.name == name.as_str());
             let errs: Vec<&str> = errors
                 .iter()
                 .filter(|e| &e.field == name)

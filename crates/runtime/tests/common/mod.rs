@@ -96,36 +96,32 @@ impl SourceConnector for FakeConnector {
 
     fn info(&self) -> PluginInfo {
         PluginInfo {
-            name: PLUGIN,
-            aliases: &[PLUGIN_ALIAS],
-            version: "0.0.1-test",
-            description: "emits numbered records for the REST tests",
+            name: PLUGIN.into(),
+            aliases: vec![PLUGIN_ALIAS.into()],
+            version: "0.0.1-test".into(),
+            description: "emits numbered records for the REST tests".into(),
         }
     }
 
     fn config_def(&self) -> ConfigDef {
         vec![
-            ConfigKey {
-                name: "fake.total",
-                ty: ConfigType::Int,
-                default: None,
-                required: true,
-                doc: "how many records each task emits",
-            },
-            ConfigKey {
-                name: "fake.password",
-                ty: ConfigType::Password,
-                default: None,
-                required: false,
-                doc: "a secret the source would log in with",
-            },
-            ConfigKey {
-                name: "fake.fail",
-                ty: ConfigType::Bool,
-                default: Some("false"),
-                required: false,
-                doc: "when true, live validation fails",
-            },
+            ConfigKey::new(
+                "fake.total",
+                ConfigType::Int,
+                "how many records each task emits",
+            )
+            .required(),
+            ConfigKey::new(
+                "fake.password",
+                ConfigType::Password,
+                "a secret the source would log in with",
+            ),
+            ConfigKey::new(
+                "fake.fail",
+                ConfigType::Bool,
+                "when true, live validation fails",
+            )
+            .with_default("false"),
         ]
     }
 
@@ -217,14 +213,17 @@ impl SourceConnector for FakeConnector {
         config.reconfigure_ms.map(Duration::from_millis)
     }
 
-    fn create_task(&self) -> Box<dyn SourceTask> {
-        Box::new(FakeTask {
+    async fn create_task(
+        &self,
+        _task_config: &ConfigMap,
+    ) -> Result<Box<dyn SourceTask>, ConnectError> {
+        Ok(Box::new(FakeTask {
             id: 0,
             next: 0,
             total: 0,
             crash_at: None,
             password: String::new(),
-        })
+        }))
     }
 }
 

@@ -122,7 +122,7 @@ fn required_keys_are_reported() {
 #[test]
 fn config_def_documents_every_key_with_matching_defaults() {
     let def = config_def();
-    let names: Vec<_> = def.iter().map(|k| k.name).collect();
+    let names: Vec<_> = def.iter().map(|k| k.name.as_ref()).collect();
     assert_eq!(
         names,
         [
@@ -153,24 +153,31 @@ fn config_def_documents_every_key_with_matching_defaults() {
         ]
     );
     assert!(def.iter().all(|k| !k.doc.is_empty()));
-    let default = |name| def.iter().find(|k| k.name == name).unwrap().default;
+    let default = |name: &str| def.iter().find(|k| k.name == name).unwrap().default.clone();
     assert_eq!(
         default(INDEX_REFRESH_INTERVAL_MS),
-        Some(&*DEFAULT_INDEX_REFRESH_INTERVAL_MS.to_string())
+        Some(DEFAULT_INDEX_REFRESH_INTERVAL_MS.to_string().into())
     );
-    assert_eq!(default(ENVELOPE), Some("false"));
-    assert_eq!(default(BATCH_SIZE), Some(&*DEFAULT_BATCH_SIZE.to_string()));
+    assert_eq!(default(ENVELOPE), Some("false".into()));
+    assert_eq!(
+        default(BATCH_SIZE),
+        Some(DEFAULT_BATCH_SIZE.to_string().into())
+    );
     assert_eq!(
         default(POLL_INTERVAL_MS),
-        Some(&*DEFAULT_POLL_INTERVAL_MS.to_string())
+        Some(DEFAULT_POLL_INTERVAL_MS.to_string().into())
     );
     assert_eq!(
         default(REQUEST_TIMEOUT_MS),
-        Some(&*DEFAULT_REQUEST_TIMEOUT_MS.to_string())
+        Some(DEFAULT_REQUEST_TIMEOUT_MS.to_string().into())
     );
     assert!(def.iter().find(|k| k.name == PASSWORD).unwrap().is_secret());
     assert!(def.iter().find(|k| k.name == API_KEY).unwrap().is_secret());
     // Required keys are exactly the ones parse() reports when absent.
-    let required: Vec<_> = def.iter().filter(|k| k.required).map(|k| k.name).collect();
+    let required: Vec<_> = def
+        .iter()
+        .filter(|k| k.required)
+        .map(|k| k.name.as_ref())
+        .collect();
     assert_eq!(required, [HOSTS, INDEX, TRACKING_FIELD]);
 }

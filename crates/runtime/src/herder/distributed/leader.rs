@@ -201,7 +201,7 @@ impl DistributedHerder {
                 TimerSpec {
                     connector: name.to_owned(),
                     plugin: checked.plugin.clone(),
-                    resolved: checked.resolved.clone(),
+                    parsed: checked.parsed.clone(),
                     max_tasks: checked.framework.max_tasks,
                 },
                 self.me.clone(),
@@ -347,7 +347,7 @@ impl Reconfigurable for DistributedHerder {
         };
         let new: Vec<ConfigMap> = new
             .into_iter()
-            .map(|t| common::unresolve(t, &checked.config, &checked.resolved))
+            .map(|t| common::unresolve(t, &checked.config, checked.resolved()))
             .collect();
         if c.config_offset != offset || current_tasks(&c).is_some_and(|t| t.tasks == new) {
             return;

@@ -239,7 +239,7 @@ impl DistributedHerder {
                     task_id: key.task,
                     config,
                     raw: &checked.config,
-                    resolved: &checked.resolved,
+                    resolved: checked.resolved(),
                     plugin: checked.plugin.clone(),
                     framework: &checked.framework,
                     sink: Arc::new(LeasedSink::new(
