@@ -1,4 +1,4 @@
-"""bench/peers/python_scan.py — the "write it yourself in Python" peer (issue 5, part D).
+"""bench/peers/python_scan.py — the "write it yourself in Python" peer.
 
 Run through bench/peers/python-scan (which uses the venv made by bench/peers/install).
 

@@ -9,10 +9,10 @@ use serde_json::Value;
 use crate::model::{Figure, BROKER, CLIENT, ELASTICSEARCH, RMQ_CONNECT};
 use crate::tailing::TailFigure;
 
-/// One target of the issue, checked against this run's figures.
+/// One of the project's benchmark targets, checked against this run's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
-    /// The target as the issue words it.
+    /// The target, in words (for example `C ≥ 5 × Python`).
     pub target: String,
     /// The measured value.
     pub value: Option<f64>,

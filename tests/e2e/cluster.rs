@@ -1,4 +1,4 @@
-//! End-to-end tests of clustered mode (issue 6): several `rmq-connect distributed`
+//! End-to-end tests of clustered mode: several `rmq-connect distributed`
 //! workers of one cluster, against a real Elasticsearch and a real Apache RocketMQ
 //! (started by `distribution/bin/rmq-services`; run by `tests/run`). Plain `cargo test`
 //! skips them: they are `#[ignore]`d and `tests/run` passes `--ignored`.

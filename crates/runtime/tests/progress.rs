@@ -1,4 +1,4 @@
-//! Task progress in the status and in `/metrics` (issue 5): per-partition remaining,
+//! Task progress in the status and in `/metrics`: per-partition remaining,
 //! lag, ETA, problem and records read, and the task's own counters, as reported by the
 //! fake plugin of tests/common after every poll.
 

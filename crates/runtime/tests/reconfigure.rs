@@ -1,4 +1,4 @@
-//! Periodic task reconfiguration (issue 5): a connector whose plugin asks for it has its
+//! Periodic task reconfiguration: a connector whose plugin asks for it has its
 //! task configs recomputed on a timer; changed configs restart the tasks with the new
 //! configs without a connector restart, equal ones change nothing, and a failing
 //! recomputation leaves the running tasks alone and shows a warning.

@@ -1,4 +1,4 @@
-//! The REST contract (design.md §5, §8; issue 3): every route, status code and error
+//! The REST contract (design.md §5, §8): every route, status code and error
 //! body, config round-trips with secrets hidden, and the planted-secret sweep.
 //!
 //! Hermetic: a `StandaloneHerder` over a temp sled store, a recording fake sink and a
