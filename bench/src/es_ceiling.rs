@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use es_source::cursor::Cursor;
-use es_source::query::{search_body, QuerySpec, TrackingKind};
+use connect_es_source::cursor::Cursor;
+use connect_es_source::query::{search_body, QuerySpec, TrackingKind};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -255,7 +255,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let tailing = if stages.contains(&'E') {
         // Elasticsearch's default refresh interval (1 s) + es.poll.interval.ms + 1 s.
-        let target = 1_000.0 + es_source::config::DEFAULT_POLL_INTERVAL_MS as f64 + 1_000.0;
+        let target = 1_000.0 + connect_es_source::config::DEFAULT_POLL_INTERVAL_MS as f64 + 1_000.0;
         Some(tailing::measure(&ctx, target).await)
     } else {
         None

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use connect_api::SourceConnector;
-use es_source::EsSourceConnector;
+use connect_es_source::EsSourceConnector;
 
 #[test]
 fn the_checked_in_config_reference_is_not_stale() {

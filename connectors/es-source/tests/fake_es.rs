@@ -12,7 +12,7 @@ use connect_api::{
     ConfigMap, ConnectError, ErrorKind, OffsetReader, SourceOffset, SourcePartition, SourceRecord,
     SourceTask, TaskContext,
 };
-use es_source::EsSourceTask;
+use connect_es_source::EsSourceTask;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

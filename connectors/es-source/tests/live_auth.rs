@@ -21,7 +21,7 @@ use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts};
 use elasticsearch::{BulkParts, Elasticsearch};
-use es_source::EsSourceConnector;
+use connect_es_source::EsSourceConnector;
 use serde_json::{json, Value};
 
 const HOW_TO: &str = "run tests/run, or `RMQ_SERVICES_ES_SECURE=1 distribution/bin/rmq-services \

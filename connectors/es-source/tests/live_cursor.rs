@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use connect_api::{ConfigMap, ErrorKind, SourceRecord, SourceTask};
 use elasticsearch::indices::IndicesDeleteParts;
-use es_source::EsSourceTask;
+use connect_es_source::EsSourceTask;
 use serde_json::{json, Value};
 
 fn now_ms() -> i64 {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use connect_api::{ConfigMap, ErasedSourceConnector, RecordValue, SourceRecord, SourceTask};
-use es_source::EsSourceConnector;
+use connect_es_source::EsSourceConnector;
 use serde_json::{json, Value};
 
 /// An index with the field types the tests track on, deleted when the guard drops.

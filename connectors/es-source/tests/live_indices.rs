@@ -24,7 +24,7 @@ use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkParts, Elasticsearch};
-use es_source::{EsSourceConnector, EsSourceTask};
+use connect_es_source::{EsSourceConnector, EsSourceTask};
 use serde_json::{json, Value};
 
 fn es() -> Elasticsearch {

@@ -11,7 +11,7 @@ use connect_runtime::{PluginRegistry, WorkerConfig};
 /// The connectors built into this binary.
 pub fn registry() -> PluginRegistry {
     let mut r = PluginRegistry::new();
-    r.register(Arc::new(es_source::EsSourceConnector::new()));
+    r.register(Arc::new(connect_es_source::EsSourceConnector::new()));
     r
 }
 

@@ -15,7 +15,7 @@ use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts};
 use elasticsearch::{BulkParts, Elasticsearch};
-use es_source::EsSourceTask;
+use connect_es_source::EsSourceTask;
 use serde_json::{json, Value};
 
 /// The Elasticsearch under test (`ES_URL`, default http://127.0.0.1:9200).
