@@ -6,7 +6,7 @@
 //! Started as a background job of a non-interactive shell (as a script or a CI step
 //! would start it), the quickstart ends once its `QUICKSTART_SECONDS` are up; a Ctrl-C
 //! (SIGINT to its process group) ends its running count. Either way it prints the
-//! connector's status and leaves no process behind: every process it
+//! connector's status as the CLI's table and leaves no process behind: every process it
 //! started carries its `QUICKSTART_DIR` in its environment, even one that left its
 //! process group, so none may still run once it exited.
 //!
@@ -153,9 +153,21 @@ impl Run {
         }
     }
 
-    /// Checks that the run succeeded and left no process behind.
+    /// Checks that the run succeeded, printed the CLI's status table (not raw JSON) and
+    /// left no process behind.
     async fn check_finished(&self, status: ExitStatus) {
+        let out = self.output();
         assert!(status.success(), "exit {status}\n{}", self.report());
+        assert!(
+            out.contains("connector  es-demo") && status_table_header(&out),
+            "no status table in the output\n{}",
+            self.report()
+        );
+        assert!(
+            !out.contains("{\"name\":\"es-demo\""),
+            "the status is printed as raw JSON\n{}",
+            self.report()
+        );
         // The quickstart waits for every child it stops; give the kernel a moment to
         // reap a process already gone.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -176,6 +188,14 @@ impl Drop for Run {
     fn drop(&mut self) {
         self.kill_all();
     }
+}
+
+/// Whether `out` holds the header row of `rmq-connect status`'s task table.
+fn status_table_header(out: &str) -> bool {
+    out.lines().any(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.starts_with(&["ID", "STATE", "WORKER", "POLLED", "SENT"])
+    })
 }
 
 fn tail(text: &str, lines: usize) -> String {
