@@ -163,44 +163,44 @@ impl LogReader {
 
     /// The first offset still stored (older records were removed by retention).
     pub async fn min_offset(&self) -> Result<i64, MqError> {
-        let broker = self.broker().await?;
-        let ms = millis(self.timeout);
-        self.request(
-            "log min offset",
-            self.timeout,
-            boxed(self.client.min_offset(&broker, &self.queue, ms)),
-        )
-        .await
+        self.offset(OffsetQuery::First).await
     }
 
     /// One past the last record.
     pub async fn end_offset(&self) -> Result<i64, MqError> {
-        let broker = self.broker().await?;
-        let ms = millis(self.timeout);
-        self.request(
-            "log max offset",
-            self.timeout,
-            boxed(self.client.max_offset(&broker, &self.queue, ms)),
-        )
-        .await
+        self.offset(OffsetQuery::End).await
     }
 
     /// The offset of the first record stored at or after `store_ms` (broker clock).
     pub async fn offset_at(&self, store_ms: i64) -> Result<i64, MqError> {
+        self.offset(OffsetQuery::StoredAt(store_ms)).await
+    }
+
+    /// Asks the broker for one offset of the queue.
+    async fn offset(&self, query: OffsetQuery) -> Result<i64, MqError> {
         let broker = self.broker().await?;
-        let ms = millis(self.timeout);
-        self.request(
-            "log search offset",
-            self.timeout,
-            boxed(self.client.search_offset(
-                &broker,
-                &self.queue,
-                store_ms.max(0),
-                BoundaryType::Lower,
-                ms,
-            )),
-        )
-        .await
+        let (queue, ms) = (&self.queue, millis(self.timeout));
+        let (operation, fut): (_, BoxFut<'_, Result<i64, ClientError>>) = match query {
+            OffsetQuery::First => (
+                "log min offset",
+                boxed(self.client.min_offset(&broker, queue, ms)),
+            ),
+            OffsetQuery::End => (
+                "log max offset",
+                boxed(self.client.max_offset(&broker, queue, ms)),
+            ),
+            OffsetQuery::StoredAt(store_ms) => (
+                "log search offset",
+                boxed(self.client.search_offset(
+                    &broker,
+                    queue,
+                    store_ms.max(0),
+                    BoundaryType::Lower,
+                    ms,
+                )),
+            ),
+        };
+        self.request(operation, self.timeout, fut).await
     }
 
     /// Reads records from `from`. With `wait`, an empty read is held by the broker for
@@ -321,6 +321,16 @@ impl LogReader {
         *lock(&self.broker) = None;
         Err(result)
     }
+}
+
+/// Which offset of the queue [`LogReader::offset`] asks for.
+enum OffsetQuery {
+    /// The first one still stored.
+    First,
+    /// One past the last record.
+    End,
+    /// The first record stored at or after this time (epoch milliseconds, broker clock).
+    StoredAt(i64),
 }
 
 /// The client settings of a reader: the worker's name servers and TLS, and an instance

@@ -9,6 +9,9 @@ use std::time::Instant;
 use std::time::SystemTime;
 use std::time::UNIX_EPOCH;
 
+mod common;
+
+use common::{namesrv, unique};
 use connect_rocketmq::LogReader;
 use connect_rocketmq::MqConfig;
 use connect_rocketmq::MqError;
@@ -17,16 +20,15 @@ use connect_rocketmq::Producer;
 use connect_rocketmq::LOG_LONG_POLL;
 
 fn cfg() -> MqConfig {
-    MqConfig::new(std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".into()))
+    MqConfig::new(namesrv())
 }
 
-/// A name unique to this process and moment: `<prefix>_<pid>_<nanos>`.
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{prefix}_{}_{nanos}", std::process::id())
+/// A fresh topic with `queues` queues (and the producer that created it).
+async fn topic_with_queues(prefix: &str, queues: u32) -> (Producer, String) {
+    let topic = unique(prefix);
+    let p = Producer::start(cfg()).await.unwrap();
+    p.ensure_topic(&topic, queues).await.unwrap();
+    (p, topic)
 }
 
 /// Appends `body` to `topic`; returns its offset.
@@ -41,9 +43,7 @@ async fn append(p: &Producer, topic: &str, body: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a real RocketMQ: run tests/run"]
 async fn reads_from_chosen_offsets_and_a_parked_read_wakes_on_append() {
-    let topic = unique("log_reader");
-    let p = Producer::start(cfg()).await.unwrap();
-    p.ensure_topic(&topic, 1).await.unwrap();
+    let (p, topic) = topic_with_queues("log_reader", 1).await;
     let before_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap())
@@ -130,9 +130,7 @@ async fn reads_from_chosen_offsets_and_a_parked_read_wakes_on_append() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a real RocketMQ: run tests/run"]
 async fn a_topic_with_more_than_one_queue_or_none_is_refused() {
-    let topic = unique("log_reader_many");
-    let p = Producer::start(cfg()).await.unwrap();
-    p.ensure_topic(&topic, 2).await.unwrap();
+    let (p, topic) = topic_with_queues("log_reader_many", 2).await;
     let err = LogReader::open(&cfg(), "rmq-connect-log-reader-test", &topic)
         .await
         .unwrap_err();
