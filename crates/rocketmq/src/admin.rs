@@ -21,7 +21,7 @@ use crate::config::MqConfig;
 use crate::error::MqError;
 
 /// Broker id of a master.
-const MASTER_ID: u64 = 0;
+pub(crate) const MASTER_ID: u64 = 0;
 /// `PermName.PERM_READ | PermName.PERM_WRITE`.
 const PERM_READ_WRITE: u32 = 4 | 2;
 /// Most queues per broker accepted by `ensure_topic`.

@@ -9,9 +9,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use std::time::Instant;
-use std::time::SystemTime;
-use std::time::UNIX_EPOCH;
 
+mod common;
+
+use common::{namesrv, unique};
 use connect_rocketmq::MqConfig;
 use connect_rocketmq::OutMessage;
 use connect_rocketmq::Producer;
@@ -24,19 +25,6 @@ const BODY_LEN: usize = 1_000;
 const CONCURRENCY: usize = 4;
 const QUEUES: u32 = 8;
 const CONSUME_DEADLINE: Duration = Duration::from_secs(120);
-
-fn namesrv() -> String {
-    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".to_string())
-}
-
-/// A name unique to this process and moment: `<prefix>_<pid>_<nanos>`.
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
 
 fn key(i: usize) -> String {
     format!("doc-{i:06}")

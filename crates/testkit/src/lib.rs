@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod es;
+pub mod process;
 pub mod services;
 pub mod topic;
 pub mod worker;

@@ -44,6 +44,14 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// The lines of a worker's log at level ERROR, as text logs (` ERROR `) and JSON logs
+/// (`"level":"ERROR"`) write them.
+pub fn error_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains(" ERROR ") || l.contains("\"level\":\"ERROR\""))
+        .collect()
+}
+
 /// A worker process (standalone or distributed) with its own store, conf and log file.
 pub struct WorkerProcess {
     child: Option<Child>,
@@ -232,6 +240,14 @@ impl WorkerProcess {
         std::fs::read_to_string(self.dir.join("worker.log")).unwrap_or_default()
     }
 
+    /// The lines of the worker's log at level ERROR (see [`error_lines`]).
+    pub fn error_lines(&self) -> Vec<String> {
+        error_lines(&self.log())
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The last `lines` lines of the worker's log (for failure messages: the end of the
     /// log is where the reason is).
     pub fn log_tail(&self, lines: usize) -> String {
@@ -386,5 +402,25 @@ impl Drop for WorkerProcess {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines_are_found_in_text_and_json_logs_and_nothing_else() {
+        let log = "\
+2026-01-01T00:00:00Z  INFO rmq_connect: stopped
+2026-01-01T00:00:00Z ERROR client: Pull error for MessageQueue { topic: \"t\" }
+2026-01-01T00:00:00Z  WARN client: an ERROR-free warning
+{\"timestamp\":\"x\",\"level\":\"ERROR\",\"fields\":{\"message\":\"boom\"}}
+{\"timestamp\":\"x\",\"level\":\"INFO\",\"fields\":{\"message\":\"fine\"}}
+";
+        let found = error_lines(log);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("Pull error"));
+        assert!(found[1].contains("boom"));
     }
 }
