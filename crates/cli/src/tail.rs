@@ -30,9 +30,13 @@ pub async fn run(
     let mut count: u64 = 0;
     let mut last_news = Instant::now();
     let mut last_line = Instant::now();
+    // One listener for the whole run: a listener made afresh in each round would miss a
+    // Ctrl-C that arrives while a batch is being printed.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     let result = loop {
         let batch = tokio::select! {
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = &mut ctrl_c => break Ok(()),
             b = consumer.poll(Duration::from_millis(500)) => b,
         };
         let batch = match batch {
