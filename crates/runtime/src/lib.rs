@@ -17,6 +17,7 @@ pub mod error;
 pub mod herder;
 pub mod placeholders;
 pub mod progress;
+pub mod properties;
 pub mod registry;
 pub mod rest;
 pub mod secrets;

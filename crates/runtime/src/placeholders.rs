@@ -30,7 +30,7 @@ use std::path::{Component, Path, PathBuf};
 
 use connect_api::{ConfigMap, FieldError};
 
-use crate::worker_config::{parse_properties_quiet, PropertiesError};
+use crate::properties::{parse_properties_quiet, PropertiesError};
 
 /// Worker conf key: comma-separated absolute directories `${file:...}` may read from.
 pub const FILE_ALLOWED_DIRS_KEY: &str = "config.providers.file.allowed.dirs";

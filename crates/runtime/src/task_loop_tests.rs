@@ -92,7 +92,9 @@ impl MessageSink for FakeSink {
                 message: "scripted failure".into(),
             });
         }
-        if let Err(e) = connect_rocketmq::check_batch(batch, 4 * 1024 * 1024) {
+        if let Err(e) =
+            connect_rocketmq::check_batch(batch, connect_rocketmq::DEFAULT_MAX_MESSAGE_SIZE)
+        {
             self.refused.lock().unwrap().push(e.to_string());
         }
         self.sent.lock().unwrap().extend(batch.iter().cloned());

@@ -3,15 +3,15 @@
 //! Key names follow Apache RocketMQ Connect where they exist. Unknown keys are warned
 //! about instead of being silently ignored.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::RuntimeError;
 use crate::placeholders::PlaceholderPolicy;
+use crate::properties::parse_properties;
 use crate::secrets::{Secret, HIDDEN};
-use crate::task_loop::RestartPolicy;
+use crate::task_loop::{RestartPolicy, DEFAULT_MAX_IN_FLIGHT_BATCHES};
 
 /// Default REST port (the older RocketMQ Connect runtime's and its CLI's).
 pub const DEFAULT_HTTP_PORT: u16 = 8081;
@@ -23,8 +23,6 @@ pub const DEFAULT_WORKER_ID: &str = "DefaultWorker";
 pub const DEFAULT_NAMESRV_ADDR: &str = "127.0.0.1:9876";
 /// Default offset commit interval: 0 commits after every acknowledged batch.
 pub const DEFAULT_OFFSET_COMMIT_INTERVAL_MS: u64 = 0;
-/// Default bound on batches sent but not yet acknowledged, per task.
-pub const DEFAULT_MAX_IN_FLIGHT_BATCHES: usize = 4;
 /// Default RocketMQ send timeout.
 pub const DEFAULT_SEND_TIMEOUT_MS: u64 = 3000;
 
@@ -453,66 +451,6 @@ fn sanitize_group(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Parses `key=value` (or `key: value`) lines; `#` and `!` start comments.
-pub fn parse_properties(text: &str) -> Result<BTreeMap<String, String>, String> {
-    parse_properties_quiet(text).map_err(|e| match e {
-        PropertiesError::NoSeparator { line, text } => {
-            format!("line {line}: expected key=value, got {text:?}")
-        }
-        PropertiesError::EmptyKey { line } => format!("line {line}: empty key"),
-    })
-}
-
-/// Why a properties text could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PropertiesError {
-    /// A line with neither `=` nor `:`.
-    NoSeparator {
-        /// 1-based line number.
-        line: usize,
-        /// The offending line; may be a secret, so callers parsing secrets files must not
-        /// show it (see [`PropertiesError::line`]).
-        text: String,
-    },
-    /// A line starting with its separator.
-    EmptyKey {
-        /// 1-based line number.
-        line: usize,
-    },
-}
-
-impl PropertiesError {
-    /// The 1-based line number at fault.
-    pub fn line(&self) -> usize {
-        match self {
-            Self::NoSeparator { line, .. } | Self::EmptyKey { line } => *line,
-        }
-    }
-}
-
-/// [`parse_properties`] with a structured error, for callers that must not echo a line.
-pub fn parse_properties_quiet(text: &str) -> Result<BTreeMap<String, String>, PropertiesError> {
-    let mut out = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        let Some(idx) = line.find(['=', ':']) else {
-            return Err(PropertiesError::NoSeparator {
-                line: n + 1,
-                text: line.to_owned(),
-            });
-        };
-        let (k, v) = (line[..idx].trim(), line[idx + 1..].trim());
-        if k.is_empty() {
-            return Err(PropertiesError::EmptyKey { line: n + 1 });
-        }
-        out.insert(k.to_owned(), v.to_owned());
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
