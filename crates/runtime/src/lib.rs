@@ -31,6 +31,3 @@ pub mod worker_config;
 pub use error::{HerderError, RuntimeError};
 pub use registry::PluginRegistry;
 pub use worker_config::WorkerConfig;
-
-#[cfg(test)]
-mod task_loop_tests;

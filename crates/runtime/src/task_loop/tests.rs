@@ -14,11 +14,11 @@ use connect_rocketmq::OutMessage;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::{no_redaction, spawn, LoopSettings, RestartPolicy, TaskRun};
 use crate::connector_config::{DeliveryConfig, Tolerance};
 use crate::sink::{MessageSink, SendError};
 use crate::status::{State, StatusCell};
 use crate::store::{OffsetStore, SledStore};
-use crate::task_loop::{spawn, LoopSettings, RestartPolicy, TaskRun};
 
 /// Emits `total` records numbered from the committed offset, `per_poll` at a time.
 struct CountingTask {
@@ -142,7 +142,7 @@ fn run_with_poll(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64, per_pol
         converter: Arc::new(JsonConverter),
         default_topic: Some("t".into()),
         delivery: Default::default(),
-        redact: crate::task_loop::no_redaction(),
+        redact: no_redaction(),
         sink,
         offsets: store,
         status: StatusCell::new(0, "w"),
