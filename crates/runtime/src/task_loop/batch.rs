@@ -6,8 +6,10 @@
 //! Each batch carries the last offset of each partition it holds, so committing a batch
 //! after its acknowledgement commits its records and every earlier one. A record that
 //! cannot become a message fails the task (`errors.tolerance=none`), or is skipped and
-//! counted (`errors.tolerance=all`): its dead-letter message, if any, takes its place, or
-//! its offset moves with the batch being cut. Runs inline in the poll loop: no await.
+//! counted (`errors.tolerance=all`): its dead-letter message, if any, takes its place.
+//! Records with nothing to send (offset-only records, skipped records without a
+//! dead-letter message) take one path, `Cutter::pass`: their offset moves with the
+//! batch being cut and commits in order. Runs inline in the poll loop: no await.
 
 use connect_api::{SourceOffset, SourcePartition, SourceRecord};
 use connect_rocketmq::{OutMessage, DEFAULT_MAX_MESSAGE_SIZE};
@@ -31,24 +33,15 @@ pub(super) fn build_batches(
     run: &TaskRun,
     settings: &LoopSettings,
 ) -> Result<Vec<Batch>, String> {
-    let mut out: Vec<Batch> = Vec::new();
-    let mut cur = Batch {
-        messages: Vec::new(),
-        offsets: Vec::new(),
-    };
-    let mut cur_bytes = 0usize;
-    // The last offset per partition of the batch being cut. A batch holds few partitions
-    // (usually one), so a list searched from its end beats hashing every record's
-    // partition.
-    let mut cur_offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
+    let mut cutter = Cutter::new(settings);
     // The topic checked last: records of a poll almost always share one, and checking a
     // topic name (a system-topic lookup) costs more than checking the rest of a message.
     let mut checked_topic: Option<String> = None;
-    let finish = |cur: &mut Batch, offs: &mut Vec<(SourcePartition, SourceOffset)>| Batch {
-        messages: std::mem::take(&mut cur.messages),
-        offsets: std::mem::take(offs),
-    };
     for rec in records {
+        if rec.is_offset_only() {
+            cutter.pass(rec.partition, rec.offset);
+            continue;
+        }
         let topic = match rec.topic.as_ref().or(run.default_topic.as_ref()) {
             Some(t) => t.clone(),
             None => {
@@ -92,69 +85,120 @@ pub(super) fn build_batches(
         let (msg, size) = match converted {
             Ok(ok) => ok,
             Err(bad) if run.delivery.tolerance == Tolerance::All => {
-                // Skipped, counted and logged; its offset still moves with the batch (or
-                // with its dead-letter message) so the record is not read again and the
-                // committed prefix does not stall behind it.
-                let reason = (run.redact)(&bad.reason);
-                tracing::warn!(connector = %run.connector, task = run.task_id, reason = %reason, "skipping a bad record (errors.tolerance=all)");
-                run.status.update(|s| s.records_failed += 1);
-                let dead = run.delivery.dlq_topic.as_deref().and_then(|dlq| {
-                    crate::dead_letter::message(
-                        dlq,
-                        &crate::dead_letter::Origin {
-                            connector: &run.connector,
-                            task: run.task_id,
-                            topic: &topic,
-                            key: rec.key.as_deref(),
-                        },
-                        &reason,
-                        bad.body,
-                    )
-                });
-                match dead {
-                    // Its offset moves with the dead-letter message (below).
-                    Some((msg, size)) => (msg, size),
+                match skip(run, bad, &topic, rec.key.as_deref()) {
+                    // The dead-letter message takes the record's place; its offset moves
+                    // with it.
+                    Some(dead) => dead,
                     None => {
-                        if let Some(offset) = rec.offset {
-                            set_offset(&mut cur_offsets, rec.partition, offset);
-                        }
+                        cutter.pass(rec.partition, rec.offset);
                         continue;
                     }
                 }
             }
             Err(bad) => return Err(bad.reason),
         };
-        let topic_changed = cur.messages.first().is_some_and(|m| m.topic != msg.topic);
-        if !cur.messages.is_empty()
-            && (topic_changed
-                || cur_bytes + size > settings.max_batch_bytes
-                || cur.messages.len() >= settings.max_batch_messages)
-        {
-            out.push(finish(&mut cur, &mut cur_offsets));
-            cur_bytes = 0;
-        }
-        cur_bytes += size;
-        if let Some(offset) = rec.offset {
-            set_offset(&mut cur_offsets, rec.partition, offset);
-        }
-        cur.messages.push(msg);
+        cutter.push(msg, size, rec.partition, rec.offset);
     }
-    // A batch with offsets but no message (every record skipped) still carries them.
-    if !cur.messages.is_empty() || !cur_offsets.is_empty() {
-        out.push(finish(&mut cur, &mut cur_offsets));
-    }
-    Ok(out)
+    Ok(cutter.finish())
 }
 
-/// Records `offset` as the latest of `partition` in `offsets`.
-fn set_offset(
-    offsets: &mut Vec<(SourcePartition, SourceOffset)>,
-    partition: SourcePartition,
-    offset: SourceOffset,
-) {
-    match offsets.iter_mut().rev().find(|(p, _)| *p == partition) {
-        Some((_, o)) => *o = offset,
-        None => offsets.push((partition, offset)),
+/// Skips a bad record (`errors.tolerance=all`): logs and counts it, and returns the
+/// dead-letter message that takes its place, if a dead-letter topic is set.
+fn skip(
+    run: &TaskRun,
+    bad: BadRecord,
+    topic: &str,
+    key: Option<&str>,
+) -> Option<(OutMessage, usize)> {
+    let reason = (run.redact)(&bad.reason);
+    tracing::warn!(connector = %run.connector, task = run.task_id, reason = %reason, "skipping a bad record (errors.tolerance=all)");
+    run.status.update(|s| s.records_failed += 1);
+    let dlq = run.delivery.dlq_topic.as_deref()?;
+    crate::dead_letter::message(
+        dlq,
+        &crate::dead_letter::Origin {
+            connector: &run.connector,
+            task: run.task_id,
+            topic,
+            key,
+        },
+        &reason,
+        bad.body,
+    )
+}
+
+/// Cuts messages into batches as they come, in order.
+struct Cutter<'a> {
+    settings: &'a LoopSettings,
+    out: Vec<Batch>,
+    messages: Vec<OutMessage>,
+    bytes: usize,
+    /// The last offset per partition of the batch being cut. A batch holds few
+    /// partitions (usually one), so a list searched from its end beats hashing every
+    /// record's partition.
+    offsets: Vec<(SourcePartition, SourceOffset)>,
+}
+
+impl<'a> Cutter<'a> {
+    fn new(settings: &'a LoopSettings) -> Self {
+        Self {
+            settings,
+            out: Vec::new(),
+            messages: Vec::new(),
+            bytes: 0,
+            offsets: Vec::new(),
+        }
+    }
+
+    /// Adds a message of `size` encoded bytes, first cutting the batch when the message
+    /// has another topic or does not fit; `offset` moves with it.
+    fn push(
+        &mut self,
+        msg: OutMessage,
+        size: usize,
+        partition: SourcePartition,
+        offset: Option<SourceOffset>,
+    ) {
+        let topic_changed = self.messages.first().is_some_and(|m| m.topic != msg.topic);
+        if !self.messages.is_empty()
+            && (topic_changed
+                || self.bytes + size > self.settings.max_batch_bytes
+                || self.messages.len() >= self.settings.max_batch_messages)
+        {
+            self.cut();
+        }
+        self.bytes += size;
+        self.pass(partition, offset);
+        self.messages.push(msg);
+    }
+
+    /// The path of every record with nothing to send (offset-only, or skipped without a
+    /// dead-letter message): its offset joins the batch being cut, so it is committed
+    /// in the record's place, once every earlier record was acknowledged, and never
+    /// before.
+    fn pass(&mut self, partition: SourcePartition, offset: Option<SourceOffset>) {
+        let Some(offset) = offset else { return };
+        match self.offsets.iter_mut().rev().find(|(p, _)| *p == partition) {
+            Some((_, o)) => *o = offset,
+            None => self.offsets.push((partition, offset)),
+        }
+    }
+
+    fn cut(&mut self) {
+        self.out.push(Batch {
+            messages: std::mem::take(&mut self.messages),
+            offsets: std::mem::take(&mut self.offsets),
+        });
+        self.bytes = 0;
+    }
+
+    /// The batches, the last one cut; a batch with offsets and no message (every record
+    /// passed) still carries them.
+    fn finish(mut self) -> Vec<Batch> {
+        if !self.messages.is_empty() || !self.offsets.is_empty() {
+            self.cut();
+        }
+        self.out
     }
 }
 

@@ -80,7 +80,7 @@ pub(super) async fn poll_loop(
             _ = paused.wait_for(|p| *p) => continue,
             r = task.poll() => r,
         };
-        report_progress(run, task.as_ref(), &mut tracker, &polled);
+        let read = report_progress(run, task.as_ref(), &mut tracker, &polled);
         let records = match polled {
             Ok(r) => {
                 retry.succeeded(&settings);
@@ -105,9 +105,8 @@ pub(super) async fn poll_loop(
         if records.is_empty() {
             continue;
         }
-        let n = records.len() as u64;
         run.status.update(|s| {
-            s.records_polled += n;
+            s.records_polled += read;
             s.trace = None;
         });
         let batches = match build_batches(records, run, &settings) {
@@ -161,16 +160,20 @@ async fn park(
     true
 }
 
-/// Counts the records read per partition and shows the task's progress in its status.
+/// Counts the records read per partition and shows the task's progress in its status;
+/// returns the number of records read. Offset-only records carry no data and are not
+/// counted.
 fn report_progress(
     run: &TaskRun,
     task: &dyn SourceTask,
     tracker: &mut ProgressTracker,
     polled: &Result<Vec<SourceRecord>, ConnectError>,
-) {
+) -> u64 {
+    let mut read = 0;
     if let Ok(records) = polled {
-        for r in records {
+        for r in records.iter().filter(|r| !r.is_offset_only()) {
             tracker.count_read(&r.partition, 1);
+            read += 1;
         }
     }
     // Cheap by contract: the task returns figures it measured inside `poll`.
@@ -180,6 +183,7 @@ fn report_progress(
         s.partitions = partitions;
         s.counters = progress.counters;
     });
+    read
 }
 
 /// The back-off between failed polls, and since when polls fail in a row (for
