@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use connect_api::{ConfigMap, ErasedSourceConnector, FieldError, TaskContext};
+use connect_es_source::EsSourceConnector;
 use connect_testkit::unique_name;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -21,7 +22,6 @@ use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts};
 use elasticsearch::{BulkParts, Elasticsearch};
-use connect_es_source::EsSourceConnector;
 use serde_json::{json, Value};
 
 const HOW_TO: &str = "run tests/run, or `RMQ_SERVICES_ES_SECURE=1 distribution/bin/rmq-services \

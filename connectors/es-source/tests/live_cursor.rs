@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use connect_api::{ConfigMap, ErrorKind, SourceRecord, SourceTask};
-use elasticsearch::indices::IndicesDeleteParts;
 use connect_es_source::EsSourceTask;
+use elasticsearch::indices::IndicesDeleteParts;
 use serde_json::{json, Value};
 
 fn now_ms() -> i64 {

@@ -19,12 +19,12 @@ use connect_api::{
     ConfigMap, ConnectError, ErasedSourceConnector, FieldError, RecordValue, SourceRecord,
     SourceTask, TaskContext,
 };
+use connect_es_source::{EsSourceConnector, EsSourceTask};
 use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkParts, Elasticsearch};
-use connect_es_source::{EsSourceConnector, EsSourceTask};
 use serde_json::{json, Value};
 
 fn es() -> Elasticsearch {

@@ -4,7 +4,9 @@
 //! splits the work into task configs and creates [`SourceTask`]s. The runtime owns the
 //! task loop: it calls [`SourceTask::poll`], converts and produces the returned
 //! [`SourceRecord`]s, and commits their [`SourceOffset`]s only after RocketMQ
-//! acknowledged them. Connectors never depend on the runtime.
+//! acknowledged them; an offset-only record ([`SourceRecord::offset_only`]) commits a
+//! position with nothing to send. What happens to a pending `poll` on pause, stop and
+//! rebalance is documented in [`task`]. Connectors never depend on the runtime.
 
 pub mod config;
 pub mod connector;

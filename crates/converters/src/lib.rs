@@ -13,6 +13,10 @@ pub enum ConvertError {
     /// The JSON value could not be serialized.
     #[error("cannot serialize the record value as JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The record carries only an offset ([`RecordValue::OffsetOnly`]): there is no value
+    /// to convert. The runtime sends nothing for such a record and never asks.
+    #[error("an offset-only record has no value to convert")]
+    OffsetOnly,
     /// The converter name is not known.
     #[error("unknown converter {0:?}; known converters: json")]
     Unknown(String),
@@ -39,6 +43,7 @@ impl Converter for JsonConverter {
         match value {
             RecordValue::Json(v) => Ok(Bytes::from(serde_json::to_vec(v)?)),
             RecordValue::RawJson(bytes) => Ok(bytes.clone()),
+            RecordValue::OffsetOnly => Err(ConvertError::OffsetOnly),
         }
     }
 }
@@ -75,6 +80,12 @@ mod tests {
             .convert(&RecordValue::RawJson(raw.clone()))
             .unwrap();
         assert_eq!(body, raw);
+    }
+
+    #[test]
+    fn an_offset_only_value_is_an_error_not_a_panic() {
+        let err = JsonConverter.convert(&RecordValue::OffsetOnly).unwrap_err();
+        assert!(matches!(err, ConvertError::OffsetOnly), "{err}");
     }
 
     #[test]

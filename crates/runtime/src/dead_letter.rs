@@ -10,7 +10,7 @@
 use bytes::Bytes;
 use connect_rocketmq::OutMessage;
 
-use crate::task_loop::MAX_MESSAGE_BYTES;
+use connect_rocketmq::DEFAULT_MAX_MESSAGE_SIZE;
 
 /// Property: why the record was skipped.
 pub const PROP_REASON: &str = "rmq_connect_error_reason";
@@ -49,7 +49,7 @@ pub fn message(
     let reason = clean(reason, REASON_MAX_CHARS);
     let original_size = body.as_ref().map(Bytes::len);
     let body = match body {
-        Some(b) if !b.is_empty() && b.len() <= MAX_MESSAGE_BYTES => b,
+        Some(b) if !b.is_empty() && b.len() <= DEFAULT_MAX_MESSAGE_SIZE => b,
         _ => Bytes::from(
             serde_json::json!({
                 "error": reason,
@@ -75,7 +75,7 @@ pub fn message(
         properties,
         body,
     };
-    match connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES) {
+    match connect_rocketmq::check_message(&msg, DEFAULT_MAX_MESSAGE_SIZE) {
         Ok(size) => Some((msg, size)),
         // A key RocketMQ refuses (too long, control characters) stays in the property.
         Err(_) if msg.key.is_some() => {
@@ -90,7 +90,7 @@ pub fn message(
 }
 
 fn retry_without_key(msg: OutMessage) -> Option<(OutMessage, usize)> {
-    match connect_rocketmq::check_message(&msg, MAX_MESSAGE_BYTES) {
+    match connect_rocketmq::check_message(&msg, DEFAULT_MAX_MESSAGE_SIZE) {
         Ok(size) => Some((msg, size)),
         Err(e) => {
             tracing::error!(error = %e, "cannot build the dead-letter message; the record is only counted");
@@ -143,11 +143,11 @@ mod tests {
 
     #[test]
     fn an_oversized_or_missing_body_becomes_a_note_with_the_original_size() {
-        let big = Bytes::from(vec![b'x'; MAX_MESSAGE_BYTES + 1]);
+        let big = Bytes::from(vec![b'x'; DEFAULT_MAX_MESSAGE_SIZE + 1]);
         let (m, size) = message("dlq", &origin(), "too large", Some(big)).unwrap();
         assert!(size < 10_000, "{size}");
         let note: serde_json::Value = serde_json::from_slice(&m.body).unwrap();
-        assert_eq!(note["original_bytes"], MAX_MESSAGE_BYTES + 1);
+        assert_eq!(note["original_bytes"], DEFAULT_MAX_MESSAGE_SIZE + 1);
         assert_eq!(note["error"], "too large");
         let (m, _) = message("dlq", &origin(), "cannot convert", None).unwrap();
         let note: serde_json::Value = serde_json::from_slice(&m.body).unwrap();

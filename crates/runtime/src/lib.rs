@@ -17,6 +17,7 @@ pub mod error;
 pub mod herder;
 pub mod placeholders;
 pub mod progress;
+pub mod properties;
 pub mod registry;
 pub mod rest;
 pub mod secrets;
@@ -30,6 +31,3 @@ pub mod worker_config;
 pub use error::{HerderError, RuntimeError};
 pub use registry::PluginRegistry;
 pub use worker_config::WorkerConfig;
-
-#[cfg(test)]
-mod task_loop_tests;

@@ -11,11 +11,11 @@ use connect_api::{
     ConfigMap, ConnectError, OffsetReader, RecordValue, SourceOffset, SourcePartition,
     SourceRecord, SourceTask, TaskContext,
 };
+use connect_es_source::EsSourceTask;
 use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts};
 use elasticsearch::{BulkParts, Elasticsearch};
-use connect_es_source::EsSourceTask;
 use serde_json::{json, Value};
 
 /// The Elasticsearch under test (`ES_URL`, default http://127.0.0.1:9200).

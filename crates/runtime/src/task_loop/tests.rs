@@ -12,13 +12,14 @@ use connect_api::{
 use connect_converters::JsonConverter;
 use connect_rocketmq::OutMessage;
 use serde_json::json;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::{no_redaction, spawn, LoopSettings, RestartPolicy, TaskRun};
 use crate::connector_config::{DeliveryConfig, Tolerance};
 use crate::sink::{MessageSink, SendError};
 use crate::status::{State, StatusCell};
 use crate::store::{OffsetStore, SledStore};
-use crate::task_loop::{spawn, LoopSettings, RestartPolicy, TaskRun};
 
 /// Emits `total` records numbered from the committed offset, `per_poll` at a time.
 struct CountingTask {
@@ -72,12 +73,18 @@ struct FakeSink {
     /// When set, each call first notes the offset committed in this store at that moment.
     observe: Mutex<Option<Arc<SledStore>>>,
     committed_at_send: Mutex<Vec<Option<u64>>>,
+    /// When set, each call waits until the gate is open before it is acknowledged.
+    gate: Mutex<Option<watch::Receiver<bool>>>,
 }
 
 #[async_trait]
 impl MessageSink for FakeSink {
     async fn send_batch(&self, batch: &[OutMessage]) -> Result<(), SendError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let gate = self.gate.lock().unwrap().clone();
+        if let Some(mut gate) = gate {
+            let _ = gate.wait_for(|open| *open).await;
+        }
         let observed = self.observe.lock().unwrap().clone();
         if let Some(store) = observed {
             self.committed_at_send
@@ -92,7 +99,9 @@ impl MessageSink for FakeSink {
                 message: "scripted failure".into(),
             });
         }
-        if let Err(e) = connect_rocketmq::check_batch(batch, 4 * 1024 * 1024) {
+        if let Err(e) =
+            connect_rocketmq::check_batch(batch, connect_rocketmq::DEFAULT_MAX_MESSAGE_SIZE)
+        {
             self.refused.lock().unwrap().push(e.to_string());
         }
         self.sent.lock().unwrap().extend(batch.iter().cloned());
@@ -151,7 +160,7 @@ fn run_with_poll(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64, per_pol
         converter: Arc::new(JsonConverter),
         default_topic: Some("t".into()),
         delivery: Default::default(),
-        redact: crate::task_loop::no_redaction(),
+        redact: no_redaction(),
         sink,
         offsets: store,
         status: StatusCell::new(0, "w"),
@@ -522,4 +531,114 @@ async fn a_send_retry_timeout_turns_endless_retriable_failures_into_a_task_failu
     handle.stop().await;
     let trace = status.snapshot().trace.unwrap_or_default();
     assert!(trace.contains("errors.retry.timeout"), "{trace}");
+}
+
+/// Returns the scripted polls in order, then nothing; counts the polls that returned.
+struct ScriptedTask {
+    polls: VecDeque<Vec<SourceRecord>>,
+    returned: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl SourceTask for ScriptedTask {
+    async fn start(&mut self, _ctx: TaskContext) -> Result<(), ConnectError> {
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        let records = match self.polls.pop_front() {
+            Some(records) => records,
+            None => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Vec::new()
+            }
+        };
+        self.returned.fetch_add(1, Ordering::SeqCst);
+        Ok(records)
+    }
+}
+
+fn offset_at(next: u64) -> SourceOffset {
+    SourceOffset::try_from(json!({ "next": next })).unwrap()
+}
+
+fn data_record(n: u64) -> SourceRecord {
+    SourceRecord::new(
+        partition(),
+        Some(offset_at(n + 1)),
+        RecordValue::Json(json!({ "n": n })),
+    )
+    .with_key(format!("k{n}"))
+}
+
+/// A run of a [`ScriptedTask`]; the counter tells how many polls returned.
+fn scripted_run(
+    sink: Arc<FakeSink>,
+    store: Arc<SledStore>,
+    polls: Vec<Vec<SourceRecord>>,
+) -> (TaskRun, Arc<AtomicUsize>) {
+    let returned = Arc::new(AtomicUsize::new(0));
+    let mut run = run_with(sink, store, 0);
+    let script = Mutex::new(Some(polls));
+    let counter = returned.clone();
+    run.factory = factory_of(move || {
+        Box::new(ScriptedTask {
+            polls: script.lock().unwrap().take().unwrap_or_default().into(),
+            returned: counter.clone(),
+        })
+    });
+    (run, returned)
+}
+
+#[tokio::test]
+async fn an_offset_only_record_is_committed_only_after_the_records_before_it_are_acknowledged() {
+    let (_dir, store, sink) = setup();
+    let (open, gate) = watch::channel(false);
+    *sink.gate.lock().unwrap() = Some(gate);
+    let (run, returned) = scripted_run(
+        sink.clone(),
+        store.clone(),
+        vec![
+            (0..3).map(data_record).collect(),
+            vec![SourceRecord::offset_only(partition(), offset_at(10))],
+        ],
+    );
+    let handle = spawn(run, &CancellationToken::new(), false);
+    // A third poll has returned: the offset-only record was handed on behind the
+    // unacknowledged batch of the first poll.
+    wait_until(|| returned.load(Ordering::SeqCst) >= 3).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        committed(&store),
+        None,
+        "committed before the records before it"
+    );
+    open.send_replace(true);
+    wait_until(|| committed(&store) == Some(10)).await;
+    let status = handle.status.snapshot();
+    handle.stop().await;
+    assert_eq!(*sink.acked.lock().unwrap(), ["k0", "k1", "k2"]);
+    assert_eq!(sink.calls.load(Ordering::SeqCst), 1, "nothing sent for it");
+    assert_eq!((status.records_polled, status.records_sent), (3, 3));
+}
+
+#[tokio::test]
+async fn a_poll_of_only_offset_only_records_commits_them_and_sends_nothing() {
+    let (_dir, store, sink) = setup();
+    let (run, _) = scripted_run(
+        sink.clone(),
+        store.clone(),
+        vec![vec![
+            SourceRecord::offset_only(partition(), offset_at(5)),
+            SourceRecord::offset_only(partition(), offset_at(7)),
+        ]],
+    );
+    let handle = spawn(run, &CancellationToken::new(), false);
+    wait_until(|| committed(&store) == Some(7)).await;
+    let status = handle.status.snapshot();
+    handle.stop().await;
+    assert_eq!(sink.calls.load(Ordering::SeqCst), 0);
+    assert!(sink.sent.lock().unwrap().is_empty());
+    assert_eq!((status.records_polled, status.records_sent), (0, 0));
+    assert_eq!(status.state, State::Running);
 }
