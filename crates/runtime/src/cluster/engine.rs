@@ -29,10 +29,8 @@ use super::configs::{ConfigRecord, ConfigState};
 use super::lease::Lease;
 use super::log::{scan, tail, wait_applied, LogPos, LogWriter};
 use super::members::{Claim, ClusterRecord, Heartbeat};
-use super::positions::PositionRecord;
-use super::snapshot::{
-    self, PositionsSnapshot, SnapshotRecord, SnapshotRef, SnapshotRefs, Start, StartedFrom,
-};
+use super::positions::{PositionRecord, PositionsSnapshot};
+use super::snapshot::{self, SnapshotRecord, SnapshotRef, SnapshotRefs, Start, StartedFrom};
 use super::statuses::StatusRecord;
 use super::ClusterError;
 use crate::worker_config::ClusterConf;

@@ -20,12 +20,10 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use connect_api::{SourceOffset, SourcePartition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::log::{scan, LogPos, LogSource};
-use super::positions::Fences;
 use super::ClusterError;
 
 /// Largest chunk of snapshot text in one record (RocketMQ's default message limit is
@@ -99,33 +97,6 @@ impl SnapshotRefs {
         self.config = newer(self.config, other.config);
         self.positions = newer(self.positions, other.positions);
     }
-}
-
-/// The state of the offsets log in a snapshot.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PositionsSnapshot {
-    /// The fences.
-    pub fences: Fences,
-    /// Committed offsets: (connector, partition, offset).
-    pub offsets: Vec<(String, SourcePartition, SourceOffset)>,
-}
-
-/// The text of a snapshot of the offsets log (the same JSON as [`PositionsSnapshot`]),
-/// written from the worker's view without copying it.
-pub fn positions_text<'a>(
-    fences: &'a Fences,
-    offsets: impl Iterator<Item = (&'a str, &'a SourcePartition, &'a SourceOffset)>,
-) -> Result<String, ClusterError> {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        fences: &'a Fences,
-        offsets: Vec<(&'a str, &'a SourcePartition, &'a SourceOffset)>,
-    }
-    serde_json::to_string(&Out {
-        fences,
-        offsets: offsets.collect(),
-    })
-    .map_err(ClusterError::Encode)
 }
 
 /// A log record that may be a snapshot part.

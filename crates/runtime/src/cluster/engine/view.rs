@@ -10,10 +10,8 @@ use crate::cluster::cache::Checkpoint;
 use crate::cluster::configs::{ConfigRecord, ConfigState, Outcome};
 use crate::cluster::log::LogPos;
 use crate::cluster::members::{ClusterRecord, Members};
-use crate::cluster::positions::{Effect, Fences, PositionRecord};
-use crate::cluster::snapshot::{
-    self, Assembler, PositionsSnapshot, SnapshotRefs, Start, StartedFrom,
-};
+use crate::cluster::positions::{Effect, Fences, PositionRecord, PositionsSnapshot};
+use crate::cluster::snapshot::{self, Assembler, SnapshotRefs, Start, StartedFrom};
 use crate::cluster::statuses::{StatusRecord, Statuses};
 use crate::cluster::ClusterError;
 
@@ -212,7 +210,7 @@ impl View {
                 .offsets
                 .iter()
                 .flat_map(|(c, m)| m.iter().map(move |(p, o)| (c.as_str(), p, o)));
-            snapshot::positions_text(&self.fences, offsets).map(|text| (self.positions_next, text))
+            PositionsSnapshot::text(&self.fences, offsets).map(|text| (self.positions_next, text))
         });
         (config, positions)
     }

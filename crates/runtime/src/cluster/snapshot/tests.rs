@@ -1,9 +1,11 @@
 //! Unit tests of snapshots: cutting and assembling parts, when one is due, and where a
 //! starting worker reads a log from, on a fake log.
 
+use connect_api::{SourceOffset, SourcePartition};
+
 use super::*;
 use crate::cluster::log::{encode, tests::FakeLog};
-use crate::cluster::positions::{Owner, PositionRecord};
+use crate::cluster::positions::{Owner, PositionRecord, PositionsSnapshot};
 
 fn pos(offset: i64) -> LogPos {
     LogPos {
