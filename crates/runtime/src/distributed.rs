@@ -3,8 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use connect_rocketmq::MqConfig;
-
 use crate::cluster::cache::ClusterCache;
 use crate::cluster::engine::Engine;
 use crate::error::RuntimeError;
@@ -12,7 +10,7 @@ use crate::herder::{DistributedHerder, Herder};
 use crate::registry::PluginRegistry;
 use crate::rest::RestServer;
 use crate::sink::{MessageSink, RocketMqSink};
-use crate::task_loop::LoopSettings;
+use crate::worker;
 use crate::worker_config::WorkerConfig;
 
 /// A running worker of a cluster.
@@ -26,19 +24,8 @@ impl DistributedWorker {
     /// Joins the cluster of `cfg.cluster`: creates its internal topics if needed,
     /// replays its configs and offsets, then serves the REST API.
     pub async fn start(cfg: WorkerConfig, registry: PluginRegistry) -> Result<Self, RuntimeError> {
-        let mq = MqConfig {
-            namesrv_addr: cfg.namesrv_addr.clone(),
-            producer_group: cfg.producer_group.clone(),
-            access_key: cfg.access_key.clone(),
-            secret_key: cfg.secret_key.clone(),
-            send_timeout: cfg.send_timeout,
-            ..MqConfig::default()
-        };
-        let sink = Arc::new(
-            RocketMqSink::start(mq.clone())
-                .await
-                .map_err(|e| RuntimeError::Producer(e.to_string()))?,
-        );
+        let mq = worker::mq_config(&cfg);
+        let sink = worker::start_sink(mq.clone()).await?;
         let cache = ClusterCache::open(&cfg.store_path, &cfg.cluster)
             .map_err(|e| RuntimeError::Cluster(e.to_string()))?;
         let engine = Engine::start(
@@ -50,18 +37,11 @@ impl DistributedWorker {
         )
         .await
         .map_err(|e| RuntimeError::Cluster(e.to_string()))?;
-        let settings = LoopSettings {
-            max_in_flight_batches: cfg.max_in_flight_batches,
-            commit_interval: cfg.offset_commit_interval,
-            restart: cfg.restart.clone(),
-            placeholders: cfg.placeholders.clone(),
-            ..LoopSettings::default()
-        };
         let herder = DistributedHerder::start(
             engine.clone(),
             registry,
             sink.clone() as Arc<dyn MessageSink>,
-            settings,
+            worker::loop_settings(&cfg),
         );
 
         let rest = match RestServer::start(herder.clone() as Arc<dyn Herder>, &cfg).await {
@@ -89,12 +69,6 @@ impl DistributedWorker {
     /// Stops its tasks gracefully (committing acknowledged offsets), tells the cluster
     /// it leaves (its tasks move at once), then stops the REST API and the producer.
     pub async fn shutdown(self) {
-        self.herder.shutdown().await;
-        self.rest.stop().await;
-        drop(self.herder);
-        match Arc::try_unwrap(self.sink) {
-            Ok(sink) => sink.shutdown().await,
-            Err(_) => tracing::warn!("producer still in use at shutdown; not shut down cleanly"),
-        }
+        worker::stop(self.herder, self.rest, self.sink).await;
     }
 }

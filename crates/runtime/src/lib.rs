@@ -26,6 +26,7 @@ pub mod standalone;
 pub mod status;
 pub mod store;
 pub mod task_loop;
+mod worker;
 pub mod worker_config;
 
 pub use error::{HerderError, RuntimeError};

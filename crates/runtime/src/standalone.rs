@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use connect_api::ConfigMap;
-use connect_rocketmq::MqConfig;
 
 use crate::error::RuntimeError;
 use crate::herder::{Herder, PutMode, StandaloneHerder};
@@ -12,7 +11,7 @@ use crate::registry::PluginRegistry;
 use crate::rest::RestServer;
 use crate::sink::{MessageSink, RocketMqSink};
 use crate::store::SledStore;
-use crate::task_loop::LoopSettings;
+use crate::worker;
 use crate::worker_config::WorkerConfig;
 
 /// A running standalone worker.
@@ -47,31 +46,13 @@ impl StandaloneWorker {
         connectors: Vec<(String, ConfigMap)>,
     ) -> Result<Self, StartError> {
         let store = Arc::new(SledStore::open(&cfg.store_path)?);
-        let sink = Arc::new(
-            RocketMqSink::start(MqConfig {
-                namesrv_addr: cfg.namesrv_addr.clone(),
-                producer_group: cfg.producer_group.clone(),
-                access_key: cfg.access_key.clone(),
-                secret_key: cfg.secret_key.clone(),
-                send_timeout: cfg.send_timeout,
-                ..MqConfig::default()
-            })
-            .await
-            .map_err(|e| RuntimeError::Producer(e.to_string()))?,
-        );
-        let settings = LoopSettings {
-            max_in_flight_batches: cfg.max_in_flight_batches,
-            commit_interval: cfg.offset_commit_interval,
-            restart: cfg.restart.clone(),
-            placeholders: cfg.placeholders.clone(),
-            ..LoopSettings::default()
-        };
+        let sink = worker::start_sink(worker::mq_config(&cfg)).await?;
         let herder = StandaloneHerder::new(
             cfg.worker_id.clone(),
             registry,
             store,
             sink.clone() as Arc<dyn MessageSink>,
-            settings,
+            worker::loop_settings(&cfg),
         );
 
         let rest = RestServer::start(herder.clone() as Arc<dyn Herder>, &cfg).await?;
@@ -108,12 +89,6 @@ impl StandaloneWorker {
     /// Stops tasks gracefully (committing acknowledged offsets), then the REST API and
     /// the producer.
     pub async fn shutdown(self) {
-        self.herder.shutdown().await;
-        self.rest.stop().await;
-        drop(self.herder);
-        match Arc::try_unwrap(self.sink) {
-            Ok(sink) => sink.shutdown().await,
-            Err(_) => tracing::warn!("producer still in use at shutdown; not shut down cleanly"),
-        }
+        worker::stop(self.herder, self.rest, self.sink).await;
     }
 }

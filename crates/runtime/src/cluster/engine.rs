@@ -1,29 +1,37 @@
 //! The cluster engine of one worker: creates and tails the four internal logs into one
 //! shared [`View`], sends heartbeats (which hold the [`Lease`]), and offers the herder
 //! the calls it needs to write records and wait until they are read back.
+//!
+//! Starting takes these steps, each a function below: open the logs, read the recent
+//! past of the membership and status logs (with the snapshots the heartbeats name),
+//! choose where the config and offsets logs start (snapshot, local copy or first
+//! record), build the view, start the loops, and wait until the replay caught up.
+
+mod loops;
+mod view;
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use connect_api::{SourceOffset, SourcePartition};
 use connect_rocketmq::{LogReader, MqConfig, Producer};
 use serde::de::DeserializeOwned;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use view::View;
+
 use super::assign::TaskKey;
 use super::cache::{Checkpoint, ClusterCache};
-use super::configs::{ConfigRecord, ConfigState, Outcome};
+use super::configs::{ConfigRecord, ConfigState};
 use super::lease::Lease;
 use super::log::{scan, tail, wait_applied, LogPos, LogWriter};
-use super::members::{Claim, ClusterRecord, Heartbeat, Members};
-use super::positions::{Effect, Fences, PositionRecord};
-use super::snapshot::{
-    self, Assembler, PositionsSnapshot, SnapshotPart, SnapshotRefs, StartedFrom,
-};
-use super::statuses::{StatusRecord, Statuses};
+use super::members::{Claim, ClusterRecord, Heartbeat};
+use super::positions::{PositionRecord, PositionsSnapshot};
+use super::snapshot::{self, SnapshotRecord, SnapshotRef, SnapshotRefs, Start, StartedFrom};
+use super::statuses::StatusRecord;
 use super::ClusterError;
 use crate::worker_config::ClusterConf;
 
@@ -31,46 +39,6 @@ use crate::worker_config::ClusterConf;
 pub const READ_BACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a starting worker may take to replay the config and offsets logs.
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
-/// How often the local copy of configs and offsets is written (when it changed).
-const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
-/// How often the leader looks whether a snapshot is due.
-const SNAPSHOT_CHECK: Duration = Duration::from_secs(5);
-/// Longest wait after failed snapshot writes before the next try.
-const SNAPSHOT_RETRY_MAX: Duration = Duration::from_secs(300);
-
-/// What every worker knows of the cluster, built from the internal logs.
-#[derive(Debug)]
-pub struct View {
-    /// Connectors, task configs, restarts.
-    pub configs: ConfigState,
-    /// Outcome of each connector record, by request id (for the REST call that wrote it).
-    pub outcomes: BTreeMap<String, (i64, Outcome)>,
-    /// Members, leader, assignment.
-    pub members: Members,
-    /// Who may commit for each task.
-    pub fences: Fences,
-    /// Committed offsets: connector → partition → offset.
-    pub offsets: BTreeMap<String, BTreeMap<SourcePartition, SourceOffset>>,
-    /// Everything of the offsets log before this offset is applied.
-    pub positions_next: i64,
-    /// Commits refused because their writer had lost the task (for logs and tests).
-    pub fenced_commits: u64,
-    /// Latest status report of each worker.
-    pub statuses: Statuses,
-    /// The newest complete snapshots of the config and offsets logs.
-    pub snapshots: SnapshotRefs,
-    /// Offset of the last config record that was not a snapshot part.
-    config_last_change: i64,
-    /// Offset of the last offsets record that was not a snapshot part.
-    positions_last_change: i64,
-    config_parts: Assembler,
-    position_parts: Assembler,
-    /// The config state misses records the broker removed (no snapshot was found): it
-    /// must not be written as a snapshot.
-    config_incomplete: bool,
-    /// The same for the offsets state.
-    positions_incomplete: bool,
-}
 
 /// The engine; shared by the herder and its loops.
 pub struct Engine {
@@ -110,6 +78,141 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+fn millis(d: Duration, otherwise: i64) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(otherwise)
+}
+
+/// A reader of each internal log.
+struct Readers {
+    config: LogReader,
+    position: LogReader,
+    status: LogReader,
+    cluster: LogReader,
+}
+
+impl Readers {
+    /// Creates the internal topics if needed and opens a reader of each, in a consumer
+    /// group named after the cluster.
+    async fn open(
+        conf: &ClusterConf,
+        mq: &MqConfig,
+        producer: &Producer,
+    ) -> Result<Self, ClusterError> {
+        for topic in [
+            &conf.config_topic,
+            &conf.position_topic,
+            &conf.status_topic,
+            &conf.cluster_topic,
+        ] {
+            producer.ensure_topic(topic, 1).await?;
+        }
+        let id: String = conf
+            .cluster_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let open = |what: &'static str, topic: &str| {
+            let group = format!("rmq-connect-{id}-{what}");
+            let topic = topic.to_owned();
+            async move { LogReader::open(mq, &group, &topic).await }
+        };
+        Ok(Self {
+            config: open("config", &conf.config_topic).await?,
+            position: open("position", &conf.position_topic).await?,
+            status: open("status", &conf.status_topic).await?,
+            cluster: open("cluster", &conf.cluster_topic).await?,
+        })
+    }
+}
+
+/// Where a starting worker reads each log from.
+struct Starts {
+    config: i64,
+    position: i64,
+    status: i64,
+    cluster: i64,
+}
+
+/// The recent past of the membership and status logs (three session timeouts), and the
+/// newest snapshots the live workers' heartbeats in it name.
+async fn read_recent(
+    readers: &Readers,
+    conf: &ClusterConf,
+) -> Result<(i64, i64, SnapshotRefs), ClusterError> {
+    let recent = now_ms() - 3 * millis(conf.session_timeout, 30_000);
+    let cluster_from = readers.cluster.offset_at(recent).await?;
+    let status_from = readers.status.offset_at(recent).await?;
+    let cluster_end = readers.cluster.end_offset().await?;
+    let mut pointers = SnapshotRefs::default();
+    scan::<ClusterRecord, _>(
+        &readers.cluster,
+        &conf.cluster_id,
+        cluster_from,
+        cluster_end,
+        |_, record| {
+            if let ClusterRecord::Heartbeat(h) = record {
+                pointers.merge(&h.snapshots);
+            }
+            ControlFlow::Continue(())
+        },
+    )
+    .await?;
+    Ok((cluster_from, status_from, pointers))
+}
+
+/// Where reading the config or offsets log starts (see [`snapshot::start`]), and the
+/// log's end at start; its ends are read now, after the heartbeats, so that a snapshot
+/// they name is within them.
+async fn start_log<S, R>(
+    reader: &LogReader,
+    cluster: &str,
+    copy: Option<(i64, S)>,
+    pointer: Option<SnapshotRef>,
+) -> Result<(Start<S>, i64), ClusterError>
+where
+    S: DeserializeOwned + Default,
+    R: DeserializeOwned + SnapshotRecord,
+{
+    let min = reader.min_offset().await?;
+    let end = reader.end_offset().await?;
+    let start = snapshot::start::<S, R>(reader, cluster, (min, end), copy, pointer).await?;
+    if let StartedFrom::Incomplete { min } = start.how {
+        tracing::error!(
+            topic = %reader.topic(),
+            first_offset = min,
+            "the broker removed this internal topic's oldest records (retention) and \
+             no snapshot of them was found: connectors or offsets written before \
+             them are missing from this worker's view"
+        );
+    }
+    Ok((start, end))
+}
+
+/// The local copy, as the starting states of the config and of the offsets log.
+type Copies = (Option<(i64, ConfigState)>, Option<(i64, PositionsSnapshot)>);
+
+fn copies(copy: Option<Checkpoint>) -> Copies {
+    match copy {
+        Some(c) => {
+            let positions = PositionsSnapshot {
+                fences: c.fences,
+                offsets: c.offsets,
+            };
+            (
+                Some((c.config_next, c.configs)),
+                Some((c.positions_next, positions)),
+            )
+        }
+        None => (None, None),
+    }
+}
+
 impl Engine {
     /// Creates the internal topics if needed, reads the config and offsets logs (from
     /// the local copy in `cache` on, when the logs still hold its position), starts
@@ -122,227 +225,121 @@ impl Engine {
         producer: Producer,
         cache: ClusterCache,
     ) -> Result<Arc<Self>, ClusterError> {
-        for topic in [
-            &conf.config_topic,
-            &conf.position_topic,
-            &conf.status_topic,
-            &conf.cluster_topic,
-        ] {
-            producer
-                .ensure_topic(topic, 1)
-                .await
-                .map_err(ClusterError::Mq)?;
-        }
-        let group = |what: &str| {
-            let id: String = conf
-                .cluster_id
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            format!("rmq-connect-{id}-{what}")
-        };
-        let config_reader = LogReader::open(mq, &group("config"), &conf.config_topic)
-            .await
-            .map_err(ClusterError::Mq)?;
-        let position_reader = LogReader::open(mq, &group("position"), &conf.position_topic)
-            .await
-            .map_err(ClusterError::Mq)?;
-        let status_reader = LogReader::open(mq, &group("status"), &conf.status_topic)
-            .await
-            .map_err(ClusterError::Mq)?;
-        let cluster_reader = LogReader::open(mq, &group("cluster"), &conf.cluster_topic)
-            .await
-            .map_err(ClusterError::Mq)?;
-
-        // Membership and status: the recent past.
-        let recent =
-            now_ms() - 3 * i64::try_from(conf.session_timeout.as_millis()).unwrap_or(30_000);
-        let cluster_from = cluster_reader
-            .offset_at(recent)
-            .await
-            .map_err(ClusterError::Mq)?;
-        let status_from = status_reader
-            .offset_at(recent)
-            .await
-            .map_err(ClusterError::Mq)?;
-        // The newest snapshots, as the live workers' heartbeats name them.
-        let cluster_end = cluster_reader
-            .end_offset()
-            .await
-            .map_err(ClusterError::Mq)?;
-        let mut pointers = SnapshotRefs::default();
-        scan::<ClusterRecord, _>(
-            &cluster_reader,
-            &conf.cluster_id,
-            cluster_from,
-            cluster_end,
-            |_, record| {
-                if let ClusterRecord::Heartbeat(h) = record {
-                    pointers.merge(&h.snapshots);
-                }
-                std::ops::ControlFlow::Continue(())
-            },
-        )
-        .await?;
-
-        // Configs and offsets: where they start (read after the pointers, so that a
-        // snapshot they name is within these ends).
-        let config_min = config_reader.min_offset().await.map_err(ClusterError::Mq)?;
-        let config_end = config_reader.end_offset().await.map_err(ClusterError::Mq)?;
-        let position_min = position_reader
-            .min_offset()
-            .await
-            .map_err(ClusterError::Mq)?;
-        let position_end = position_reader
-            .end_offset()
-            .await
-            .map_err(ClusterError::Mq)?;
-
-        let copy = cache.load();
-        let (config_copy, position_copy) = match copy {
-            Some(c) => {
-                let positions = PositionsSnapshot {
-                    fences: c.fences,
-                    offsets: c.offsets,
-                };
-                (
-                    Some((c.config_next, c.configs)),
-                    Some((c.positions_next, positions)),
-                )
-            }
-            None => (None, None),
-        };
-        let configs = snapshot::start::<ConfigState, ConfigRecord>(
-            &config_reader,
-            &conf.cluster_id,
-            (config_min, config_end),
-            config_copy,
-            pointers.config,
-        )
-        .await?;
-        let positions = snapshot::start::<PositionsSnapshot, PositionRecord>(
-            &position_reader,
-            &conf.cluster_id,
-            (position_min, position_end),
+        let readers = Readers::open(&conf, mq, &producer).await?;
+        let (cluster_from, status_from, pointers) = read_recent(&readers, &conf).await?;
+        let (config_copy, position_copy) = copies(cache.load());
+        let cluster = conf.cluster_id.as_str();
+        let (configs, config_end) =
+            start_log::<_, ConfigRecord>(&readers.config, cluster, config_copy, pointers.config)
+                .await?;
+        let (positions, position_end) = start_log::<_, PositionRecord>(
+            &readers.position,
+            cluster,
             position_copy,
             pointers.positions,
         )
         .await?;
-        for (topic, how) in [
-            (&conf.config_topic, configs.how),
-            (&conf.position_topic, positions.how),
-        ] {
-            if let StartedFrom::Incomplete { min } = how {
-                tracing::error!(
-                    topic = %topic,
-                    first_offset = min,
-                    "the broker removed this internal topic's oldest records (retention) and \
-                     no snapshot of them was found: connectors or offsets written before \
-                     them are missing from this worker's view"
-                );
-            }
-        }
-        let config_from = configs.from;
-        let position_from = positions.from;
-        let mut offsets: BTreeMap<String, BTreeMap<SourcePartition, SourceOffset>> =
-            BTreeMap::new();
-        for (c, p, o) in positions.state.offsets {
-            offsets.entry(c).or_default().insert(p, o);
-        }
-        let fences = positions.state.fences;
-        let mut snapshots = pointers;
-        for (known, how) in [
-            (&mut snapshots.config, configs.how),
-            (&mut snapshots.positions, positions.how),
-        ] {
-            if let StartedFrom::Snapshot(r) = how {
-                known.get_or_insert(r);
-            }
-        }
+        let starts = Starts {
+            config: configs.from,
+            position: positions.from,
+            status: status_from,
+            cluster: cluster_from,
+        };
         let started = (configs.how, positions.how);
-        let configs = configs.state;
+        let view = View::starting(
+            configs,
+            positions,
+            pointers,
+            millis(conf.session_timeout, 10_000),
+        );
+        let (engine, applied) = Self::new(me, conf, producer, cache, view, &starts);
+        engine.start_loops(readers, &starts, applied);
+        tracing::info!(
+            cluster = %engine.conf.cluster_id,
+            worker = me,
+            config_records = config_end - starts.config,
+            offset_records = position_end - starts.position,
+            configs_from = ?started.0,
+            offsets_from = ?started.1,
+            "reading the cluster's configs and offsets"
+        );
+        engine.replayed(config_end, position_end).await?;
+        Ok(engine)
+    }
 
+    /// The engine over `view`, with a new incarnation; returns it with the senders of
+    /// how far its config and offsets logs are applied.
+    fn new(
+        me: &str,
+        conf: ClusterConf,
+        producer: Producer,
+        cache: ClusterCache,
+        view: View,
+        starts: &Starts,
+    ) -> (Arc<Self>, (watch::Sender<i64>, watch::Sender<i64>)) {
         let incarnation = u64::try_from(now_ms()).unwrap_or_default() * 1000
             + u64::from(std::process::id() % 1000);
-        let session_ms = i64::try_from(conf.session_timeout.as_millis()).unwrap_or(10_000);
-        let (config_tx, config_applied) = watch::channel(config_from);
-        let (position_tx, positions_applied) = watch::channel(position_from);
-        let (status_tx, _) = watch::channel(status_from);
-        let (cluster_tx, _) = watch::channel(cluster_from);
-        let cancel = CancellationToken::new();
+        let (config_tx, config_applied) = watch::channel(starts.config);
+        let (position_tx, positions_applied) = watch::channel(starts.position);
         let cluster_id = conf.cluster_id.clone();
+        let writer = |topic: &str| LogWriter::new(producer.clone(), topic, &cluster_id);
         let engine = Arc::new(Self {
             me: me.to_owned(),
             incarnation,
             rest_url: Mutex::new(String::new()),
             lease: Lease::for_session(conf.session_timeout, conf.heartbeat_interval),
-            view: Mutex::new(View {
-                configs,
-                outcomes: BTreeMap::new(),
-                members: Members::new(session_ms),
-                fences,
-                offsets,
-                positions_next: position_from,
-                fenced_commits: 0,
-                statuses: Statuses::default(),
-                snapshots,
-                config_last_change: config_from - 1,
-                positions_last_change: position_from - 1,
-                config_parts: Assembler::default(),
-                position_parts: Assembler::default(),
-                config_incomplete: matches!(started.0, StartedFrom::Incomplete { .. }),
-                positions_incomplete: matches!(started.1, StartedFrom::Incomplete { .. }),
-            }),
+            view: Mutex::new(view),
             claimed: Mutex::new(BTreeMap::new()),
             changed: Notify::new(),
-            config_log: LogWriter::new(producer.clone(), &conf.config_topic, &cluster_id),
-            position_log: LogWriter::new(producer.clone(), &conf.position_topic, &cluster_id),
-            status_log: LogWriter::new(producer.clone(), &conf.status_topic, &cluster_id),
-            cluster_log: LogWriter::new(producer, &conf.cluster_topic, &cluster_id),
+            config_log: writer(&conf.config_topic),
+            position_log: writer(&conf.position_topic),
+            status_log: writer(&conf.status_topic),
+            cluster_log: writer(&conf.cluster_topic),
             conf,
             config_applied,
             positions_applied,
             cache,
-            cancel: cancel.clone(),
+            cancel: CancellationToken::new(),
             loops: Mutex::new(Vec::new()),
         });
+        (engine, (config_tx, position_tx))
+    }
 
-        let loops = vec![
-            engine.spawn_tail(config_reader, config_from, config_tx, Self::on_config),
-            engine.spawn_tail(
-                position_reader,
-                position_from,
+    /// Starts tailing the four logs from where they start, and the periodic loops.
+    fn start_loops(
+        self: &Arc<Self>,
+        readers: Readers,
+        starts: &Starts,
+        (config_tx, position_tx): (watch::Sender<i64>, watch::Sender<i64>),
+    ) {
+        let (status_tx, _) = watch::channel(starts.status);
+        let (cluster_tx, _) = watch::channel(starts.cluster);
+        let mut handles = vec![
+            self.spawn_tail(readers.config, starts.config, config_tx, View::apply_config),
+            self.spawn_tail(
+                readers.position,
+                starts.position,
                 position_tx,
-                Self::on_position,
+                View::apply_position,
             ),
-            engine.spawn_tail(status_reader, status_from, status_tx, Self::on_status),
-            engine.spawn_tail(cluster_reader, cluster_from, cluster_tx, Self::on_cluster),
-            tokio::spawn(heartbeats(Arc::downgrade(&engine), cancel.clone())),
-            tokio::spawn(checkpoints(Arc::downgrade(&engine), cancel.clone())),
-            tokio::spawn(snapshots_loop(Arc::downgrade(&engine), cancel)),
+            self.spawn_tail(readers.status, starts.status, status_tx, View::apply_status),
+            self.spawn_tail(
+                readers.cluster,
+                starts.cluster,
+                cluster_tx,
+                View::apply_cluster,
+            ),
         ];
-        engine.lock_loops().extend(loops);
+        handles.extend(loops::spawn(self, &self.cancel));
+        self.lock_loops().extend(handles);
+    }
 
-        tracing::info!(
-            cluster = %engine.conf.cluster_id,
-            worker = me,
-            config_records = config_end - config_from,
-            offset_records = position_end - position_from,
-            configs_from = ?started.0,
-            offsets_from = ?started.1,
-            "reading the cluster's configs and offsets"
-        );
-        let mut c = engine.config_applied.clone();
+    /// Waits until the config and offsets logs are applied up to their ends at start.
+    async fn replayed(&self, config_end: i64, position_end: i64) -> Result<(), ClusterError> {
+        let mut c = self.config_applied.clone();
         wait_applied(&mut c, config_end, REPLAY_TIMEOUT).await?;
-        let mut p = engine.positions_applied.clone();
-        wait_applied(&mut p, position_end, REPLAY_TIMEOUT).await?;
-        Ok(engine)
+        let mut p = self.positions_applied.clone();
+        wait_applied(&mut p, position_end, REPLAY_TIMEOUT).await
     }
 
     fn spawn_tail<R>(
@@ -350,7 +347,7 @@ impl Engine {
         reader: LogReader,
         from: i64,
         applied: watch::Sender<i64>,
-        on: fn(&Self, LogPos, R),
+        apply: fn(&mut View, LogPos, R),
     ) -> JoinHandle<()>
     where
         R: DeserializeOwned + Send + 'static,
@@ -365,7 +362,7 @@ impl Engine {
                 from,
                 move |pos, record| {
                     if let Some(engine) = weak.upgrade() {
-                        on(&engine, pos, record);
+                        apply(&mut engine.view(), pos, record);
                         engine.changed.notify_waiters();
                     }
                 },
@@ -374,85 +371,6 @@ impl Engine {
             )
             .await;
         })
-    }
-
-    fn on_config(&self, pos: LogPos, record: ConfigRecord) {
-        let mut v = self.view();
-        if let ConfigRecord::Snapshot(part) = &record {
-            if let Some((r, _)) = v.config_parts.feed(pos, part) {
-                // Read from the log: it replaces whatever a heartbeat said.
-                v.snapshots.config = Some(r);
-            }
-        } else {
-            v.config_last_change = pos.offset;
-        }
-        let outcome = v.configs.apply(pos.offset, &record);
-        if let ConfigRecord::Connector { request, .. } = &record {
-            v.outcomes.insert(request.clone(), (pos.offset, outcome));
-            // Keep the outcomes of recent requests only.
-            while v.outcomes.len() > 1024 {
-                let oldest = v
-                    .outcomes
-                    .iter()
-                    .min_by_key(|(_, (o, _))| *o)
-                    .map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => v.outcomes.remove(&k),
-                    None => break,
-                };
-            }
-        }
-    }
-
-    fn on_position(&self, pos: LogPos, record: PositionRecord) {
-        let mut v = self.view();
-        v.positions_next = v.positions_next.max(pos.offset + 1);
-        let connector = match &record {
-            PositionRecord::Fence { connector, .. }
-            | PositionRecord::Commit { connector, .. }
-            | PositionRecord::Alter { connector, .. }
-            | PositionRecord::Reset { connector } => connector.clone(),
-            PositionRecord::Snapshot(part) => {
-                if let Some((r, _)) = v.position_parts.feed(pos, part) {
-                    v.snapshots.positions = Some(r);
-                }
-                return;
-            }
-        };
-        v.positions_last_change = pos.offset;
-        match v.fences.apply(&record) {
-            Effect::None => {}
-            Effect::Change(changes) => {
-                let offsets = v.offsets.entry(connector).or_default();
-                for (p, o) in changes {
-                    match o {
-                        Some(o) => offsets.insert(p, o),
-                        None => offsets.remove(&p),
-                    };
-                }
-            }
-            Effect::Reset => {
-                v.offsets.remove(&connector);
-            }
-            Effect::Fenced { writer, current } => {
-                v.fenced_commits += 1;
-                tracing::info!(
-                    connector = %connector,
-                    writer = %writer.worker,
-                    generation = writer.generation,
-                    owner = ?current.map(|o| o.worker),
-                    "ignored an offset commit from a worker that no longer owns the task"
-                );
-            }
-        }
-    }
-
-    fn on_status(&self, _pos: LogPos, record: StatusRecord) {
-        self.view().statuses.apply(record);
-    }
-
-    fn on_cluster(&self, pos: LogPos, record: ClusterRecord) {
-        self.view().members.apply(&record, pos.store_ms);
     }
 
     fn lock_loops(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
@@ -581,62 +499,10 @@ impl Engine {
         })
     }
 
-    /// Writes a snapshot of the config log and one of the offsets log when due (the
-    /// leader calls it), each independently, and waits until they are read back. A state
-    /// that misses records the broker removed is never written.
-    async fn snapshot_if_due(&self) -> Result<(), ClusterError> {
-        let writer = format!("{}-{}", self.me, self.incarnation);
-        let interval = self.conf.snapshot_interval;
-        let now = now_ms();
-        let (config, positions) = {
-            let v = self.view();
-            let config = (!v.config_incomplete
-                && snapshot::due(
-                    v.snapshots.config,
-                    v.config_last_change,
-                    v.configs.next_offset(),
-                    now,
-                    interval,
-                ))
-            .then(|| {
-                serde_json::to_string(&v.configs)
-                    .map(|text| (v.configs.next_offset(), text))
-                    .map_err(ClusterError::Encode)
-            });
-            let positions = (!v.positions_incomplete
-                && snapshot::due(
-                    v.snapshots.positions,
-                    v.positions_last_change,
-                    v.positions_next,
-                    now,
-                    interval,
-                ))
-            .then(|| {
-                let offsets = v
-                    .offsets
-                    .iter()
-                    .flat_map(|(c, m)| m.iter().map(move |(p, o)| (c.as_str(), p, o)));
-                snapshot::positions_text(&v.fences, offsets).map(|text| (v.positions_next, text))
-            });
-            (config, positions)
-        };
-        let config = match config {
-            Some(Ok((as_of, text))) => {
-                let log = (&self.config_log, &self.config_applied);
-                write_snapshot(log, as_of, &text, &writer, ConfigRecord::Snapshot).await
-            }
-            Some(Err(e)) => Err(e),
-            None => Ok(()),
-        };
-        let positions = match positions {
-            Some(Ok((as_of, text))) => {
-                let log = (&self.position_log, &self.positions_applied);
-                write_snapshot(log, as_of, &text, &writer, PositionRecord::Snapshot).await
-            }
-            Some(Err(e)) => Err(e),
-            None => Ok(()),
-        };
-        config.and(positions)
+    /// Writes the configs and offsets read so far to the local copy.
+    async fn save_copy(&self) -> Result<(), ClusterError> {
+        let copy = self.view().checkpoint();
+        self.cache.save(&copy).await
     }
 
     /// Leaves the cluster: says so (after the herder stopped every task), gives up the
@@ -651,157 +517,8 @@ impl Engine {
         for l in loops {
             let _ = tokio::time::timeout(Duration::from_secs(5), l).await;
         }
-        if let Err(e) = self.cache.save(&self.checkpoint()).await {
+        if let Err(e) = self.save_copy().await {
             tracing::warn!(error = %e, "could not write the local copy of the cluster state");
-        }
-    }
-
-    /// The configs and offsets read so far, as one consistent copy.
-    fn checkpoint(&self) -> Checkpoint {
-        let v = self.view();
-        Checkpoint {
-            config_next: v.configs.next_offset(),
-            configs: v.configs.clone(),
-            positions_next: v.positions_next,
-            fences: v.fences.clone(),
-            offsets: v
-                .offsets
-                .iter()
-                .flat_map(|(c, m)| {
-                    m.iter()
-                        .map(move |(p, o)| (c.clone(), p.clone(), o.clone()))
-                })
-                .collect(),
-        }
-    }
-}
-
-/// Appends a snapshot's parts to a log and waits until they are read back.
-async fn write_snapshot<R: serde::Serialize>(
-    (log, applied): (&LogWriter, &watch::Receiver<i64>),
-    as_of: i64,
-    text: &str,
-    writer: &str,
-    record: fn(SnapshotPart) -> R,
-) -> Result<(), ClusterError> {
-    let mut last = 0;
-    for part in snapshot::split(text, as_of, writer) {
-        last = log.append(&record(part)).await?;
-    }
-    let mut applied = applied.clone();
-    wait_applied(&mut applied, last + 1, READ_BACK_TIMEOUT).await?;
-    tracing::info!(
-        topic = %log.topic(),
-        as_of,
-        bytes = text.len(),
-        parts = text.len().div_ceil(snapshot::CHUNK_BYTES).max(1),
-        "wrote a snapshot of an internal topic"
-    );
-    Ok(())
-}
-
-/// Ticks every period until cancelled, handing out the engine while it lives: the head
-/// of the engine's periodic loops.
-struct Ticker {
-    engine: std::sync::Weak<Engine>,
-    tick: tokio::time::Interval,
-    cancel: CancellationToken,
-}
-
-impl Ticker {
-    fn new(engine: std::sync::Weak<Engine>, period: Duration, cancel: CancellationToken) -> Self {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Self {
-            engine,
-            tick,
-            cancel,
-        }
-    }
-
-    /// The engine at the next tick; `None` once cancelled or gone.
-    async fn next(&mut self) -> Option<Arc<Engine>> {
-        tokio::select! {
-            _ = self.cancel.cancelled() => return None,
-            _ = self.tick.tick() => {}
-        }
-        self.engine.upgrade()
-    }
-}
-
-/// The leader's snapshots of the config and offsets logs, when due.
-async fn snapshots_loop(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
-    let mut ticks = Ticker::new(engine, SNAPSHOT_CHECK, cancel.clone());
-    // After a failure, wait this long before writing again.
-    let mut backoff = SNAPSHOT_CHECK;
-    let mut not_before = Instant::now();
-    while let Some(engine) = ticks.next().await {
-        if !engine.leads() || Instant::now() < not_before {
-            continue;
-        }
-        let written = tokio::select! {
-            _ = cancel.cancelled() => return,
-            w = engine.snapshot_if_due() => w,
-        };
-        match written {
-            Ok(()) => backoff = SNAPSHOT_CHECK,
-            Err(e) => {
-                backoff = (backoff * 2).min(SNAPSHOT_RETRY_MAX);
-                not_before = Instant::now() + backoff;
-                tracing::warn!(error = %e, retry_in = ?backoff, "could not write a snapshot of an internal topic");
-            }
-        }
-    }
-}
-
-/// Writes the local copy of configs and offsets every interval, when they changed.
-async fn checkpoints(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
-    let mut ticks = Ticker::new(engine, CHECKPOINT_INTERVAL, cancel);
-    let mut saved = (i64::MIN, i64::MIN);
-    while let Some(engine) = ticks.next().await {
-        let now = {
-            let v = engine.view();
-            (v.configs.next_offset(), v.positions_next)
-        };
-        if now == saved {
-            continue;
-        }
-        match engine.cache.save(&engine.checkpoint()).await {
-            Ok(()) => saved = now,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not write the local copy of the cluster state")
-            }
-        }
-    }
-}
-
-/// Sends a heartbeat every interval; each acknowledged one renews the lease.
-async fn heartbeats(engine: std::sync::Weak<Engine>, cancel: CancellationToken) {
-    let interval = match engine.upgrade() {
-        Some(e) => e.conf.heartbeat_interval,
-        None => return,
-    };
-    let mut ticks = Ticker::new(engine, interval, cancel);
-    let mut failing = false;
-    while let Some(engine) = ticks.next().await {
-        let sent = Instant::now();
-        // Settle the lease first: a worker waking from a freeze ends its old epoch
-        // before this heartbeat can renew anything.
-        engine.lease.current(sent);
-        match engine.cluster_log.append(&engine.heartbeat(false)).await {
-            Ok(_) => {
-                engine.lease.renew(sent, Instant::now());
-                if failing {
-                    tracing::info!("heartbeats acknowledged again");
-                    failing = false;
-                }
-            }
-            Err(e) => {
-                if !failing {
-                    tracing::warn!(error = %e, "heartbeat failed; this worker's tasks stop when its lease runs out");
-                    failing = true;
-                }
-            }
         }
     }
 }

@@ -97,11 +97,7 @@ impl LogWriter {
 
     /// One past the last record stored.
     pub async fn end_offset(&self) -> Result<i64, ClusterError> {
-        let end = self
-            .producer
-            .stored_message_count(&self.topic)
-            .await
-            .map_err(ClusterError::Mq)?;
+        let end = self.producer.stored_message_count(&self.topic).await?;
         Ok(i64::try_from(end).unwrap_or(i64::MAX))
     }
 
@@ -111,8 +107,7 @@ impl LogWriter {
         let outcome = self
             .producer
             .send_one(OutMessage::new(self.topic.clone(), body))
-            .await
-            .map_err(ClusterError::Mq)?;
+            .await?;
         outcome
             .queue_offset
             .and_then(|o| i64::try_from(o).ok())
@@ -165,7 +160,7 @@ where
 {
     let mut next = from;
     while next < end {
-        let batch = log.read_now(next).await.map_err(ClusterError::Mq)?;
+        let batch = log.read_now(next).await?;
         for r in batch.records.iter().filter(|r| r.offset < end) {
             if let Decoded::Ours(record) = decode::<R>(cluster, &r.body) {
                 let pos = LogPos {

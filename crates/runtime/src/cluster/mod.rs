@@ -33,7 +33,7 @@ use std::time::Duration;
 pub enum ClusterError {
     /// RocketMQ failed.
     #[error(transparent)]
-    Mq(connect_rocketmq::MqError),
+    Mq(#[from] connect_rocketmq::MqError),
     /// A record could not be encoded.
     #[error("cannot encode an internal record: {0}")]
     Encode(serde_json::Error),

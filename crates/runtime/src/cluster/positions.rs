@@ -19,6 +19,7 @@ use connect_api::{SourceOffset, SourcePartition};
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{SnapshotPart, SnapshotRecord};
+use super::ClusterError;
 
 /// Who may commit for a task: its owner at one assignment generation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +78,35 @@ impl SnapshotRecord for PositionRecord {
             Self::Snapshot(part) => Some(part),
             _ => None,
         }
+    }
+}
+
+/// The state of the offsets log in a snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PositionsSnapshot {
+    /// The fences.
+    pub fences: Fences,
+    /// Committed offsets: (connector, partition, offset).
+    pub offsets: Vec<(String, SourcePartition, SourceOffset)>,
+}
+
+impl PositionsSnapshot {
+    /// The text of a snapshot of the offsets log (the same JSON as a
+    /// [`PositionsSnapshot`]), written from the worker's view without copying it.
+    pub fn text<'a>(
+        fences: &'a Fences,
+        offsets: impl Iterator<Item = (&'a str, &'a SourcePartition, &'a SourceOffset)>,
+    ) -> Result<String, ClusterError> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            fences: &'a Fences,
+            offsets: Vec<(&'a str, &'a SourcePartition, &'a SourceOffset)>,
+        }
+        serde_json::to_string(&Out {
+            fences,
+            offsets: offsets.collect(),
+        })
+        .map_err(ClusterError::Encode)
     }
 }
 

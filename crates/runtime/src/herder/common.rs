@@ -240,3 +240,35 @@ pub(crate) fn task_run(parts: RunParts<'_>) -> Option<TaskRun> {
         settings,
     })
 }
+
+/// Task configs recomputed from the resolved config, with placeholders put back.
+pub(crate) fn unresolve_all(
+    tasks: Vec<ConfigMap>,
+    raw: &ConfigMap,
+    resolved: &ConfigMap,
+) -> Vec<ConfigMap> {
+    tasks
+        .into_iter()
+        .map(|c| unresolve(c, raw, resolved))
+        .collect()
+}
+
+/// Arms the periodic reconfiguration timer of a checked connector, reporting to
+/// `target`; `None` when its plugin asks for none.
+pub(crate) fn arm_timer<R: super::reconfigure::Reconfigurable>(
+    connector: &str,
+    checked: &Checked,
+    target: std::sync::Weak<R>,
+    parent: &tokio_util::sync::CancellationToken,
+) -> Option<super::reconfigure::ReconfigureTimer> {
+    super::reconfigure::arm(
+        super::reconfigure::TimerSpec {
+            connector: connector.to_owned(),
+            plugin: checked.plugin.clone(),
+            parsed: checked.parsed.clone(),
+            max_tasks: checked.framework.max_tasks,
+        },
+        target,
+        parent,
+    )
+}

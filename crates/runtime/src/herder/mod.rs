@@ -1,10 +1,13 @@
 //! Herders manage connectors and their tasks. The REST API talks only to the [`Herder`]
 //! trait, so the clustered herder can replace the standalone one.
 
+mod catalog;
 mod common;
 mod distributed;
+mod gate;
 mod reconfigure;
 mod standalone;
+mod view;
 
 use std::collections::BTreeMap;
 
@@ -12,6 +15,7 @@ use async_trait::async_trait;
 use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo, SourceOffset, SourcePartition};
 use serde::Serialize;
 
+pub use catalog::Catalog;
 pub use distributed::DistributedHerder;
 pub use standalone::StandaloneHerder;
 
@@ -121,12 +125,20 @@ pub trait Herder: Send + Sync {
     fn worker_id(&self) -> &str;
     /// `standalone` or `distributed`.
     fn mode(&self) -> &'static str;
+    /// The installed plugins and the rules a connector config is checked with.
+    fn catalog(&self) -> &Catalog;
     /// Installed connector plugins.
-    fn plugins(&self) -> Vec<PluginInfo>;
+    fn plugins(&self) -> Vec<PluginInfo> {
+        self.catalog().infos()
+    }
     /// The config keys of a plugin, by name or alias.
-    fn plugin_config(&self, class: &str) -> Option<ConfigDef>;
+    fn plugin_config(&self, class: &str) -> Option<ConfigDef> {
+        self.catalog().config_def(class)
+    }
     /// Validates a config without creating anything; every error names its field.
-    async fn validate(&self, config: ConfigMap) -> Vec<FieldError>;
+    async fn validate(&self, config: ConfigMap) -> Vec<FieldError> {
+        self.catalog().validate(&config).await
+    }
     /// Creates or updates a connector and starts its tasks (in `initial_state`, default
     /// running, for a new connector).
     async fn put_connector(

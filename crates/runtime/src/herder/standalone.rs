@@ -7,94 +7,49 @@
 //! sync lock, so status reads never wait for a task to stop. Live validation runs before
 //! `ops` is taken.
 
+mod entry;
+
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
 use async_trait::async_trait;
-use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo, SourceOffset, SourcePartition};
+use connect_api::{ConfigMap, SourceOffset, SourcePartition};
 use tokio_util::sync::CancellationToken;
 
+use super::catalog::{self, Catalog};
 use super::common::{self, Checked, RunParts};
-use super::reconfigure::{self, Recomputed, Reconfigurable, ReconfigureTimer, TimerSpec};
+use super::gate::Gate;
+use super::reconfigure::{Recomputed, Reconfigurable, ReconfigureTimer};
 use super::{
-    ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode, PutOutcome,
-    TaskId, TaskInfo,
+    view, ClusterMember, ConnectorInfo, ConnectorStatus, Herder, PutMode, PutOutcome, TaskInfo,
 };
-use crate::connector_config::normalize;
 use crate::error::HerderError;
 use crate::registry::PluginRegistry;
-use crate::secrets;
 use crate::sink::MessageSink;
 use crate::status::{State, StatusCell};
-use crate::store::{ConfigStore, OffsetStore, SledStore, StoredConnector, TargetState};
+use crate::store::{ConfigStore, OffsetStore, SledStore, StoreError, StoredConnector, TargetState};
 use crate::task_loop::{self, LoopSettings, TaskHandle};
-
-/// One connector as the herder holds it.
-struct Entry {
-    config: ConfigMap,
-    /// The config parsed by its plugin, with placeholders resolved (used for the plugin
-    /// and to scrub resolved secrets from traces; never stored or returned); `None` when
-    /// the stored config no longer parses.
-    checked: Option<Checked>,
-    target: TargetState,
-    task_configs: Vec<ConfigMap>,
-    tasks: Vec<TaskHandle>,
-    /// Why the connector itself failed (its config or its split into tasks).
-    trace: Option<String>,
-    /// Why the last periodic recomputation of the task configs failed; the tasks keep
-    /// running with their configs, so the connector does not count as failed.
-    warning: Option<String>,
-    /// The periodic reconfiguration timer, while the connector is STARTED or PAUSED and
-    /// its plugin asks for one; dropping it ends the timer.
-    timer: Option<ReconfigureTimer>,
-}
-
-impl Entry {
-    fn def(&self) -> Option<ConfigDef> {
-        self.checked.as_ref().map(|c| c.plugin.config_def())
-    }
-
-    /// The config with placeholders resolved (the config as written when it does not
-    /// parse).
-    fn resolved(&self) -> &ConfigMap {
-        self.checked
-            .as_ref()
-            .map_or(&self.config, Checked::resolved)
-    }
-
-    fn state(&self) -> State {
-        match (self.target, &self.trace) {
-            (TargetState::Stopped, _) => State::Stopped,
-            (_, Some(_)) => State::Failed,
-            (TargetState::Paused, _) => State::Paused,
-            (TargetState::Started, _) => State::Running,
-        }
-    }
-
-    fn any_task_failed(&self) -> bool {
-        self.tasks
-            .iter()
-            .any(|t| t.status.snapshot().state == State::Failed)
-    }
-}
+use entry::Entry;
 
 /// Runs every connector in this process.
 pub struct StandaloneHerder {
     worker_id: String,
-    registry: PluginRegistry,
+    catalog: Catalog,
     store: Arc<SledStore>,
     sink: Arc<dyn MessageSink>,
     settings: LoopSettings,
     ops: tokio::sync::Mutex<()>,
     connectors: Mutex<BTreeMap<String, Entry>>,
     root: CancellationToken,
-    ready: AtomicBool,
-    shutting_down: AtomicBool,
+    gate: Gate,
     /// This herder, for the reconfiguration timers (held weakly by them).
     me: Weak<StandaloneHerder>,
     /// The REST API's address, once it listens (for `GET /workers`).
-    rest_url: std::sync::OnceLock<String>,
+    rest_url: OnceLock<String>,
+}
+
+fn store_failed(e: StoreError) -> HerderError {
+    HerderError::Store(e.to_string())
 }
 
 impl StandaloneHerder {
@@ -109,17 +64,16 @@ impl StandaloneHerder {
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             worker_id,
-            registry,
+            catalog: Catalog::new(registry, settings.placeholders.clone()),
             store,
             sink,
             settings,
             ops: tokio::sync::Mutex::new(()),
             connectors: Mutex::new(BTreeMap::new()),
             root: CancellationToken::new(),
-            ready: AtomicBool::new(false),
-            shutting_down: AtomicBool::new(false),
+            gate: Gate::default(),
             me: me.clone(),
-            rest_url: std::sync::OnceLock::new(),
+            rest_url: OnceLock::new(),
         })
     }
 
@@ -128,68 +82,52 @@ impl StandaloneHerder {
         let _ = self.rest_url.set(url);
     }
 
+    /// Marks the herder ready (for `/health`).
+    pub fn set_ready(&self) {
+        self.gate.set_ready();
+    }
+
     fn map(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
         // A poisoned lock only means a panic elsewhere; the map itself stays consistent
         // because every update is a single insert or remove.
         self.connectors.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` on the entry of `name` under the map's lock.
+    fn with<T>(&self, name: &str, f: impl FnOnce(&mut Entry) -> T) -> Result<T, HerderError> {
+        self.map()
+            .get_mut(name)
+            .map(f)
+            .ok_or_else(|| HerderError::NotFound(name.to_owned()))
+    }
+
+    /// Takes the entry of `name` out of the map.
+    fn take(&self, name: &str) -> Result<Entry, HerderError> {
+        self.map()
+            .remove(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_owned()))
+    }
+
     /// Starts every connector kept in the store in its stored target state, without live
     /// validation (the source may be down; tasks retry).
     pub async fn resume_stored(&self) -> Result<usize, HerderError> {
-        let stored = self
-            .store
-            .connectors()
-            .map_err(|e| HerderError::Store(e.to_string()))?;
+        let stored = self.store.connectors().map_err(store_failed)?;
         let _ops = self.ops.lock().await;
         let n = stored.len();
         for (name, s) in stored {
             tracing::info!(connector = %name, target = ?s.target_state, "resuming stored connector");
-            let entry = match self.check_offline(&s.config) {
+            let entry = match self.catalog.check_offline(&s.config) {
                 Ok(checked) => self.build(&name, checked, s.target_state).await,
-                Err(errors) => Entry {
-                    config: s.config,
-                    checked: None,
-                    target: s.target_state,
-                    task_configs: Vec::new(),
-                    tasks: Vec::new(),
-                    trace: Some(FieldError::join(&errors)),
-                    warning: None,
-                    timer: None,
-                },
+                Err(errors) => Entry::invalid(s.config, s.target_state, &errors),
             };
             self.map().insert(name, entry);
         }
         Ok(n)
     }
 
-    /// Marks the herder ready (for `/health`).
-    pub fn set_ready(&self) {
-        self.ready.store(true, Ordering::SeqCst);
-    }
-
-    /// Parses framework keys and the connector's own keys, without contacting anything.
-    fn check_offline(&self, config: &ConfigMap) -> Result<Checked, Vec<FieldError>> {
-        common::check_offline(&self.registry, &self.settings.placeholders, config)
-    }
-
-    /// Offline checks, then the plugin's live validation.
-    async fn check_live(&self, config: &ConfigMap) -> Result<Checked, Vec<FieldError>> {
-        common::check_live(&self.registry, &self.settings.placeholders, config).await
-    }
-
     /// Splits a checked connector into tasks and starts them unless it is stopped.
     async fn build(&self, name: &str, checked: Checked, target: TargetState) -> Entry {
-        let mut entry = Entry {
-            config: checked.config.clone(),
-            checked: Some(checked),
-            target,
-            task_configs: Vec::new(),
-            tasks: Vec::new(),
-            trace: None,
-            warning: None,
-            timer: None,
-        };
+        let mut entry = Entry::new(checked, target);
         self.split(name, &mut entry).await;
         if target != TargetState::Stopped {
             self.start_tasks(name, &mut entry);
@@ -206,19 +144,9 @@ impl StandaloneHerder {
         if entry.target == TargetState::Stopped {
             return;
         }
-        let Some(checked) = &entry.checked else {
-            return;
-        };
-        entry.timer = reconfigure::arm(
-            TimerSpec {
-                connector: name.to_owned(),
-                plugin: checked.plugin.clone(),
-                parsed: checked.parsed.clone(),
-                max_tasks: checked.framework.max_tasks,
-            },
-            self.me.clone(),
-            &self.root,
-        );
+        if let Some(checked) = &entry.checked {
+            entry.timer = common::arm_timer(name, checked, self.me.clone(), &self.root);
+        }
     }
 
     /// Recomputes the task configs; a failure marks the connector FAILED.
@@ -251,14 +179,15 @@ impl StandaloneHerder {
     }
 
     fn spawn_task(&self, name: &str, entry: &Entry, task_id: u32) -> Option<TaskHandle> {
+        let checked = entry.checked.as_ref()?;
         let run = common::task_run(RunParts {
             connector: name,
             task_id,
             config: entry.task_configs.get(task_id as usize)?.clone(),
-            raw: &entry.config,
-            resolved: entry.resolved(),
-            plugin: entry.checked.as_ref()?.plugin.clone(),
-            framework: &entry.checked.as_ref()?.framework,
+            raw: &checked.config,
+            resolved: checked.resolved(),
+            plugin: checked.plugin.clone(),
+            framework: &checked.framework,
             sink: self.sink.clone(),
             offsets: self.store.clone() as Arc<dyn OffsetStore>,
             status: StatusCell::new(task_id, &self.worker_id),
@@ -281,65 +210,14 @@ impl StandaloneHerder {
         config: &ConfigMap,
         target: TargetState,
     ) -> Result<(), HerderError> {
+        let stored = StoredConnector {
+            config: config.clone(),
+            target_state: target,
+        };
         self.store
-            .put_connector(
-                name,
-                &StoredConnector {
-                    config: config.clone(),
-                    target_state: target,
-                },
-            )
+            .put_connector(name, &stored)
             .await
-            .map_err(|e| HerderError::Store(e.to_string()))
-    }
-
-    fn refuse_if_shutting_down(&self) -> Result<(), HerderError> {
-        if self.shutting_down.load(Ordering::SeqCst) {
-            Err(HerderError::ShuttingDown)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn info(name: &str, e: &Entry) -> ConnectorInfo {
-        ConnectorInfo {
-            name: name.to_owned(),
-            config: secrets::mask(&e.config, e.def().as_ref()),
-            tasks: (0..e.task_configs.len() as u32)
-                .map(|task| TaskId {
-                    connector: name.to_owned(),
-                    task,
-                })
-                .collect(),
-            kind: "source",
-        }
-    }
-
-    fn status(&self, name: &str, e: &Entry) -> ConnectorStatus {
-        let def = e.def();
-        let tasks = e
-            .tasks
-            .iter()
-            .map(|t| {
-                let mut s = t.status.snapshot();
-                s.trace = s
-                    .trace
-                    .map(|tr| secrets::scrub_resolved(&tr, &e.config, e.resolved(), def.as_ref()));
-                s
-            })
-            .collect();
-        ConnectorStatus {
-            name: name.to_owned(),
-            connector: ConnectorState {
-                state: e.state(),
-                worker_id: self.worker_id.clone(),
-                // A failed recomputation is shown as a warning while the connector keeps
-                // running with its current tasks.
-                trace: e.trace.clone().or_else(|| e.warning.clone()),
-            },
-            tasks,
-            kind: "source",
-        }
+            .map_err(store_failed)
     }
 
     async fn replace(
@@ -348,15 +226,20 @@ impl StandaloneHerder {
         checked: Checked,
         target: TargetState,
     ) -> Result<ConnectorInfo, HerderError> {
+        // The map's lock is released before the old tasks stop.
         let old = self.map().remove(name);
         if let Some(old) = old {
             Self::stop_tasks(old.tasks).await;
         }
         self.persist(name, &checked.config, target).await?;
         let entry = self.build(name, checked, target).await;
-        let info = Self::info(name, &entry);
+        let info = entry.info(name);
         self.map().insert(name.to_owned(), entry);
         Ok(info)
+    }
+
+    fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
+        self.with(name, |e| view::require_stopped(name, e.target, e.state()))?
     }
 }
 
@@ -370,16 +253,8 @@ impl Herder for StandaloneHerder {
         "standalone"
     }
 
-    fn plugins(&self) -> Vec<PluginInfo> {
-        self.registry.infos()
-    }
-
-    fn plugin_config(&self, class: &str) -> Option<ConfigDef> {
-        self.registry.find(class).map(|p| p.config_def())
-    }
-
-    async fn validate(&self, config: ConfigMap) -> Vec<FieldError> {
-        self.check_live(&config).await.err().unwrap_or_default()
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     async fn put_connector(
@@ -389,23 +264,17 @@ impl Herder for StandaloneHerder {
         mode: PutMode,
         initial_state: Option<TargetState>,
     ) -> Result<PutOutcome, HerderError> {
-        self.refuse_if_shutting_down()?;
-        common::check_put_name(name, &mut config)?;
+        self.gate.refuse_if_shutting_down()?;
         let unchanged = {
             let map = self.map();
-            if mode == PutMode::CreateOnly && map.contains_key(name) {
-                return Err(HerderError::AlreadyExists(name.to_owned()));
-            }
-            let normalized = normalize(config.clone()).ok();
-            map.get(name)
-                .is_some_and(|e| Some(&e.config) == normalized.as_ref())
+            catalog::check_put(name, &mut config, mode, map.get(name).map(|e| &e.config))?
         };
         // A config identical to the stored one was validated when it was stored; checking
         // it again would make a restart depend on the source being up.
         let checked = if unchanged {
-            self.check_offline(&config)
+            self.catalog.check_offline(&config)
         } else {
-            self.check_live(&config).await
+            self.catalog.check_live(&config).await
         }
         .map_err(HerderError::InvalidConfig)?;
 
@@ -422,7 +291,7 @@ impl Herder for StandaloneHerder {
                     if e.config == checked.config && e.trace.is_none() && !e.any_task_failed() =>
                 {
                     return Ok(PutOutcome {
-                        info: Self::info(name, e),
+                        info: e.info(name),
                         created: false,
                     });
                 }
@@ -443,17 +312,8 @@ impl Herder for StandaloneHerder {
         name: &str,
         changes: BTreeMap<String, Option<String>>,
     ) -> Result<PutOutcome, HerderError> {
-        let mut config = self
-            .map()
-            .get(name)
-            .map(|e| e.config.clone())
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-        for (k, v) in changes {
-            match v {
-                Some(v) => config.insert(k, v),
-                None => config.remove(&k),
-            };
-        }
+        let config = self.with(name, |e| e.config.clone())?;
+        let config = catalog::patched(config, changes);
         self.put_connector(name, config, PutMode::Upsert, None)
             .await
     }
@@ -463,79 +323,47 @@ impl Herder for StandaloneHerder {
     }
 
     async fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
-        self.map()
-            .get(name)
-            .map(|e| Self::info(name, e))
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))
+        self.with(name, |e| e.info(name))
     }
 
     async fn connector_status(&self, name: &str) -> Result<ConnectorStatus, HerderError> {
-        self.map()
-            .get(name)
-            .map(|e| self.status(name, e))
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))
+        self.with(name, |e| e.status(name, &self.worker_id))
     }
 
     async fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
-        let map = self.map();
-        let e = map
-            .get(name)
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-        let def = e.def();
-        Ok(e.task_configs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| TaskInfo {
-                id: TaskId {
-                    connector: name.to_owned(),
-                    task: i as u32,
-                },
-                config: secrets::mask(c, def.as_ref()),
-            })
-            .collect())
+        self.with(name, |e| {
+            view::task_infos(name, &e.task_configs, e.def().as_ref())
+        })
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
         let _ops = self.ops.lock().await;
-        let entry = self
-            .map()
-            .remove(name)
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+        let entry = self.take(name)?;
         // Tasks stop (and commit what was acknowledged) before the config goes away.
         Self::stop_tasks(entry.tasks).await;
         self.store
             .remove_connector(name)
             .await
-            .map_err(|e| HerderError::Store(e.to_string()))?;
+            .map_err(store_failed)?;
         tracing::info!(connector = name, "connector deleted");
         Ok(())
     }
 
     /// Changes the target state of a connector: stored first, then applied.
     async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
-        self.refuse_if_shutting_down()?;
+        self.gate.refuse_if_shutting_down()?;
         let _ops = self.ops.lock().await;
-        let (config, old) = {
-            let map = self.map();
-            let e = map
-                .get(name)
-                .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-            (e.config.clone(), e.target)
-        };
+        let (config, old) = self.with(name, |e| (e.config.clone(), e.target))?;
         if old == target {
             return Ok(());
         }
         self.persist(name, &config, target).await?;
         match target {
             TargetState::Stopped => {
-                let tasks = {
-                    let mut map = self.map();
-                    let e = map
-                        .get_mut(name)
-                        .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+                let tasks = self.with(name, |e| {
                     e.timer = None;
                     std::mem::take(&mut e.tasks)
-                };
+                })?;
                 Self::stop_tasks(tasks).await;
                 if let Some(e) = self.map().get_mut(name) {
                     e.target = target;
@@ -543,26 +371,24 @@ impl Herder for StandaloneHerder {
                 }
             }
             TargetState::Paused | TargetState::Started => {
-                let mut map = self.map();
-                let e = map
-                    .get_mut(name)
-                    .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-                e.target = target;
-                if e.timer.is_none() {
-                    self.arm_timer(name, e);
-                }
-                if e.tasks.is_empty() {
-                    // Coming back from STOPPED: start the tasks in the new state.
-                    self.start_tasks(name, e);
-                } else {
-                    for t in &e.tasks {
-                        if target == TargetState::Paused {
-                            t.pause();
-                        } else {
-                            t.resume();
+                self.with(name, |e| {
+                    e.target = target;
+                    if e.timer.is_none() {
+                        self.arm_timer(name, e);
+                    }
+                    if e.tasks.is_empty() {
+                        // Coming back from STOPPED: start the tasks in the new state.
+                        self.start_tasks(name, e);
+                    } else {
+                        for t in &e.tasks {
+                            if target == TargetState::Paused {
+                                t.pause();
+                            } else {
+                                t.resume();
+                            }
                         }
                     }
-                }
+                })?;
             }
         }
         tracing::info!(connector = name, ?target, "connector target state changed");
@@ -575,12 +401,9 @@ impl Herder for StandaloneHerder {
         include_tasks: bool,
         only_failed: bool,
     ) -> Result<ConnectorStatus, HerderError> {
-        self.refuse_if_shutting_down()?;
+        self.gate.refuse_if_shutting_down()?;
         let _ops = self.ops.lock().await;
-        let mut entry = self
-            .map()
-            .remove(name)
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+        let mut entry = self.take(name)?;
         let connector_failed = entry.trace.is_some();
         if entry.target != TargetState::Stopped && (!only_failed || connector_failed) {
             let before = entry.task_configs.clone();
@@ -605,48 +428,37 @@ impl Herder for StandaloneHerder {
             entry.tasks = restarted.into_iter().flatten().collect();
         }
         self.arm_timer(name, &mut entry);
-        let status = self.status(name, &entry);
+        let status = entry.status(name, &self.worker_id);
         self.map().insert(name.to_owned(), entry);
         Ok(status)
     }
 
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
-        self.refuse_if_shutting_down()?;
+        self.gate.refuse_if_shutting_down()?;
         let _ops = self.ops.lock().await;
-        let old = {
-            let mut map = self.map();
-            let e = map
-                .get_mut(name)
-                .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
+        let old = self.with(name, |e| {
             let idx = task as usize;
             if idx >= e.tasks.len() {
                 return Err(HerderError::TaskNotFound(name.to_owned(), task));
             }
             // A placeholder keeps the other tasks' positions while this one restarts.
-            e.tasks.remove(idx)
-        };
+            Ok(e.tasks.remove(idx))
+        })??;
         old.stop().await;
-        let mut map = self.map();
-        let e = map
-            .get_mut(name)
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-        if let Some(h) = self.spawn_task(name, e, task) {
-            let at = (task as usize).min(e.tasks.len());
-            e.tasks.insert(at, h);
-        }
-        Ok(())
+        self.with(name, |e| {
+            if let Some(h) = self.spawn_task(name, e, task) {
+                let at = (task as usize).min(e.tasks.len());
+                e.tasks.insert(at, h);
+            }
+        })
     }
 
     async fn offsets(
         &self,
         name: &str,
     ) -> Result<Vec<(SourcePartition, SourceOffset)>, HerderError> {
-        if !self.map().contains_key(name) {
-            return Err(HerderError::NotFound(name.to_owned()));
-        }
-        self.store
-            .list(name)
-            .map_err(|e| HerderError::Store(e.to_string()))
+        self.with(name, |_| ())?;
+        self.store.list(name).map_err(store_failed)
     }
 
     async fn alter_offsets(
@@ -656,19 +468,13 @@ impl Herder for StandaloneHerder {
     ) -> Result<(), HerderError> {
         let _ops = self.ops.lock().await;
         self.require_stopped(name)?;
-        self.store
-            .alter(name, &changes)
-            .await
-            .map_err(|e| HerderError::Store(e.to_string()))
+        self.store.alter(name, &changes).await.map_err(store_failed)
     }
 
     async fn reset_offsets(&self, name: &str) -> Result<(), HerderError> {
         let _ops = self.ops.lock().await;
         self.require_stopped(name)?;
-        self.store
-            .reset(name)
-            .await
-            .map_err(|e| HerderError::Store(e.to_string()))
+        self.store.reset(name).await.map_err(store_failed)
     }
 
     fn workers(&self) -> Vec<ClusterMember> {
@@ -676,12 +482,7 @@ impl Herder for StandaloneHerder {
             .map()
             .iter()
             .filter(|(_, e)| e.target != TargetState::Stopped)
-            .flat_map(|(name, e)| {
-                (0..e.tasks.len() as u32).map(move |task| TaskId {
-                    connector: name.clone(),
-                    task,
-                })
-            })
+            .flat_map(|(name, e)| view::task_ids(name, e.tasks.len()))
             .collect();
         vec![ClusterMember {
             worker_id: self.worker_id.clone(),
@@ -692,11 +493,11 @@ impl Herder for StandaloneHerder {
     }
 
     fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && !self.shutting_down.load(Ordering::SeqCst)
+        self.gate.is_ready()
     }
 
     async fn shutdown(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
+        self.gate.begin_shutdown();
         let _ops = self.ops.lock().await;
         let all: Vec<TaskHandle> = self
             .map()
@@ -714,27 +515,10 @@ impl Herder for StandaloneHerder {
     }
 }
 
-impl StandaloneHerder {
-    fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
-        let map = self.map();
-        let e = map
-            .get(name)
-            .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-        if e.target != TargetState::Stopped {
-            return Err(HerderError::Conflict(format!(
-                "offsets of {name} can only be changed while it is STOPPED (it is {:?}); \
-                 stop it first with PUT /connectors/{name}/stop",
-                e.state()
-            )));
-        }
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl Reconfigurable for StandaloneHerder {
     async fn apply(&self, name: &str, generation: u64, result: Recomputed) {
-        if self.shutting_down.load(Ordering::SeqCst) {
+        if self.gate.is_shutting_down() {
             return;
         }
         let _ops = self.ops.lock().await;
@@ -752,9 +536,7 @@ impl Reconfigurable for StandaloneHerder {
             let new = match result {
                 Ok(new) => new,
                 Err(error) => {
-                    let def = e.def();
-                    let error =
-                        secrets::scrub_resolved(&error, &e.config, e.resolved(), def.as_ref());
+                    let error = e.scrub(&error);
                     tracing::warn!(connector = name, error = %error, "recomputing the task configs failed; the tasks keep running");
                     e.warning = Some(format!(
                         "recomputing the task configs failed; the tasks keep running with their current configs: {error}"
@@ -763,10 +545,7 @@ impl Reconfigurable for StandaloneHerder {
                 }
             };
             e.warning = None;
-            let new: Vec<ConfigMap> = new
-                .into_iter()
-                .map(|c| common::unresolve(c, &e.config, e.resolved()))
-                .collect();
+            let new = common::unresolve_all(new, &e.config, e.resolved());
             if new == e.task_configs && e.trace.is_none() {
                 return;
             }

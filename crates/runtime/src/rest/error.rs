@@ -30,8 +30,19 @@ pub struct ErrorBody {
     /// What went wrong, in plain words (never a secret).
     message: String,
     /// Per-field errors; empty when the error is not about a field.
-    #[schema(value_type = Vec<super::openapi::FieldErrorDoc>)]
+    #[schema(value_type = Vec<FieldErrorDoc>)]
     errors: Vec<FieldError>,
+}
+
+/// One per-field error; the shape of `connect_api::FieldError`.
+#[derive(utoipa::ToSchema)]
+#[schema(as = FieldError)]
+#[allow(dead_code)]
+pub struct FieldErrorDoc {
+    /// The config key or body field at fault (for example `es.index` or `config.es.port`).
+    field: String,
+    /// What is wrong and what to do about it.
+    message: String,
 }
 
 impl ApiError {

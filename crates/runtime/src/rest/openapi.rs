@@ -20,7 +20,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
 use utoipa::{IntoResponses, ToSchema};
 
 use super::auth::OPEN_PATH;
-use super::error::ErrorBody;
+use super::error::{ErrorBody, FieldErrorDoc};
 
 /// Name of the bearer security scheme in `components.securitySchemes`.
 pub const BEARER_SCHEME: &str = "bearer_auth";
@@ -47,17 +47,6 @@ pub const BEARER_SCHEME: &str = "bearer_auth";
     components(schemas(ErrorBody, FieldErrorDoc))
 )]
 pub struct ApiDoc;
-
-/// One per-field error; the shape of `connect_api::FieldError`.
-#[derive(ToSchema)]
-#[schema(as = FieldError)]
-#[allow(dead_code)]
-pub struct FieldErrorDoc {
-    /// The config key or body field at fault (for example `es.index` or `config.es.port`).
-    field: String,
-    /// What is wrong and what to do about it.
-    message: String,
-}
 
 /// A flat connector config: key → value. Numbers and booleans are accepted and stored as
 /// their text.

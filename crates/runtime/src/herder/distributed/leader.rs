@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use connect_api::{ConfigMap, FieldError};
+use connect_api::FieldError;
 use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::task::AbortOnDropHandle;
@@ -18,10 +18,9 @@ use crate::cluster::assign::{assign, TaskKey};
 use crate::cluster::configs::{ClusterConnector, ConfigRecord};
 use crate::cluster::engine::Engine;
 use crate::cluster::members::{AssignmentRecord, ClusterRecord};
+use crate::herder::catalog::Catalog;
 use crate::herder::common;
-use crate::herder::reconfigure::{self, Recomputed, Reconfigurable, ReconfigureTimer, TimerSpec};
-use crate::placeholders::PlaceholderPolicy;
-use crate::registry::PluginRegistry;
+use crate::herder::reconfigure::{Recomputed, Reconfigurable, ReconfigureTimer};
 use crate::store::TargetState;
 
 /// What the leader remembers between rounds.
@@ -159,8 +158,7 @@ impl DistributedHerder {
             let based_on = c.config_offset;
             let task = tokio::spawn(split_in_background(
                 self.engine.clone(),
-                self.registry.clone(),
-                self.settings.placeholders.clone(),
+                self.catalog.clone(),
                 name.clone(),
                 c,
                 ls.done_tx.clone(),
@@ -192,22 +190,10 @@ impl DistributedHerder {
             if ls.timers.contains_key(name) {
                 continue;
             }
-            let Ok(checked) =
-                common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
-            else {
+            let Ok(checked) = self.catalog.check_offline(&c.config) else {
                 continue;
             };
-            let timer = reconfigure::arm(
-                TimerSpec {
-                    connector: name.to_owned(),
-                    plugin: checked.plugin.clone(),
-                    parsed: checked.parsed.clone(),
-                    max_tasks: checked.framework.max_tasks,
-                },
-                self.me.clone(),
-                &self.root,
-            );
-            if let Some(timer) = timer {
+            if let Some(timer) = common::arm_timer(name, &checked, self.me.clone(), &self.root) {
                 ls.timers.insert(name.to_owned(), (c.config_offset, timer));
             }
         }
@@ -260,14 +246,13 @@ impl DistributedHerder {
 /// still leads; reports to the leader's next round.
 async fn split_in_background(
     engine: Arc<Engine>,
-    registry: PluginRegistry,
-    placeholders: PlaceholderPolicy,
+    catalog: Catalog,
     name: String,
     c: ClusterConnector,
     done: mpsc::UnboundedSender<SplitDone>,
 ) {
     let based_on = c.config_offset;
-    let record = match common::check_offline(&registry, &placeholders, &c.config) {
+    let record = match catalog.check_offline(&c.config) {
         Ok(checked) => {
             // A connector that panics or never answers fails its split instead of
             // blocking it for good.
@@ -340,15 +325,10 @@ impl Reconfigurable for DistributedHerder {
             );
             return;
         };
-        let Ok(checked) =
-            common::check_offline(&self.registry, &self.settings.placeholders, &c.config)
-        else {
+        let Ok(checked) = self.catalog.check_offline(&c.config) else {
             return;
         };
-        let new: Vec<ConfigMap> = new
-            .into_iter()
-            .map(|t| common::unresolve(t, &checked.config, checked.resolved()))
-            .collect();
+        let new = common::unresolve_all(new, &checked.config, checked.resolved());
         if c.config_offset != offset || current_tasks(&c).is_some_and(|t| t.tasks == new) {
             return;
         }

@@ -10,18 +10,19 @@
 //! offset committed before its fence.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo, SourceOffset, SourcePartition};
+use connect_api::{ConfigMap, SourceOffset, SourcePartition};
 use tokio_util::sync::CancellationToken;
 
-use super::common;
+use super::catalog::{self, Catalog};
+use super::gate::Gate;
 use super::{
-    ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode, PutOutcome,
-    TaskId, TaskInfo,
+    view, ClusterMember, ConnectorInfo, ConnectorState, ConnectorStatus, Herder, PutMode,
+    PutOutcome, TaskId, TaskInfo,
 };
 use crate::cluster::assign::TaskKey;
 use crate::cluster::configs::{ClusterConnector, ConfigRecord, Outcome};
@@ -29,12 +30,10 @@ use crate::cluster::engine::Engine;
 use crate::cluster::positions::PositionRecord;
 use crate::cluster::statuses::{ReportedTask, StatusRecord};
 use crate::cluster::ClusterError;
-use crate::connector_config::normalize;
 use crate::error::HerderError;
 use crate::registry::PluginRegistry;
-use crate::secrets;
 use crate::sink::MessageSink;
-use crate::status::{State, StatusCell};
+use crate::status::StatusCell;
 use crate::store::TargetState;
 use crate::task_loop::LoopSettings;
 
@@ -54,7 +53,7 @@ use member::Run;
 /// The herder of a worker in a cluster.
 pub struct DistributedHerder {
     engine: Arc<Engine>,
-    registry: PluginRegistry,
+    catalog: Catalog,
     sink: Arc<dyn MessageSink>,
     settings: LoopSettings,
     runs: tokio::sync::Mutex<BTreeMap<TaskKey, Run>>,
@@ -62,8 +61,7 @@ pub struct DistributedHerder {
     cells: Mutex<BTreeMap<TaskKey, StatusCell>>,
     leader: tokio::sync::Mutex<LeaderState>,
     root: CancellationToken,
-    ready: AtomicBool,
-    shutting_down: AtomicBool,
+    gate: Gate,
     requests: AtomicU64,
     /// Wakes the status loop to publish at once (after a task started).
     status_now: tokio::sync::Notify,
@@ -80,22 +78,21 @@ impl DistributedHerder {
     ) -> Arc<Self> {
         let herder = Arc::new_cyclic(|me| Self {
             engine,
-            registry,
+            catalog: Catalog::new(registry, settings.placeholders.clone()),
             sink,
             settings,
             runs: tokio::sync::Mutex::new(BTreeMap::new()),
             cells: Mutex::new(BTreeMap::new()),
             leader: tokio::sync::Mutex::new(LeaderState::default()),
             root: CancellationToken::new(),
-            ready: AtomicBool::new(false),
-            shutting_down: AtomicBool::new(false),
+            gate: Gate::default(),
             requests: AtomicU64::new(0),
             status_now: tokio::sync::Notify::new(),
             me: me.clone(),
         });
         tokio::spawn(control(herder.me.clone(), herder.root.clone()));
         tokio::spawn(publish_statuses(herder.me.clone(), herder.root.clone()));
-        herder.ready.store(true, Ordering::SeqCst);
+        herder.gate.set_ready();
         herder
     }
 
@@ -103,14 +100,6 @@ impl DistributedHerder {
         self.cells
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn refuse_if_shutting_down(&self) -> Result<(), HerderError> {
-        if self.shutting_down.load(Ordering::SeqCst) {
-            Err(HerderError::ShuttingDown)
-        } else {
-            Ok(())
-        }
     }
 
     fn connector(&self, name: &str) -> Result<ClusterConnector, HerderError> {
@@ -122,28 +111,9 @@ impl DistributedHerder {
             .ok_or_else(|| HerderError::NotFound(name.to_owned()))
     }
 
-    fn def_of(&self, config: &ConfigMap) -> Option<ConfigDef> {
-        let class = config.get(crate::connector_config::CONNECTOR_CLASS)?;
-        self.registry.find(class).map(|p| p.config_def())
-    }
-
     fn info(&self, name: &str, c: &ClusterConnector) -> ConnectorInfo {
-        ConnectorInfo {
-            name: name.to_owned(),
-            config: secrets::mask(&c.config, self.def_of(&c.config).as_ref()),
-            tasks: current_tasks(c)
-                .map(|t| t.tasks.len() as u32)
-                .map(|n| {
-                    (0..n)
-                        .map(|task| TaskId {
-                            connector: name.to_owned(),
-                            task,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            kind: "source",
-        }
+        let def = self.catalog.def_of(&c.config);
+        view::connector_info(name, &c.config, def.as_ref(), task_count(c))
     }
 
     fn request_id(&self) -> String {
@@ -160,15 +130,8 @@ impl DistributedHerder {
     }
 
     fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
-        let c = self.connector(name)?;
-        if c.target != TargetState::Stopped {
-            return Err(HerderError::Conflict(format!(
-                "offsets of {name} can only be changed while it is STOPPED (it is {:?}); \
-                 stop it first with PUT /connectors/{name}/stop",
-                c.target
-            )));
-        }
-        Ok(())
+        let target = self.connector(name)?.target;
+        view::require_stopped(name, target, target)
     }
 
     fn status_record(&self) -> StatusRecord {
@@ -191,6 +154,11 @@ fn current_tasks(c: &ClusterConnector) -> Option<&crate::cluster::configs::TaskC
     c.tasks.as_ref().filter(|t| t.based_on == c.config_offset)
 }
 
+/// How many tasks the connector's current config has (none while it is not split).
+fn task_count(c: &ClusterConnector) -> usize {
+    current_tasks(c).map_or(0, |t| t.tasks.len())
+}
+
 fn unavailable(e: ClusterError) -> HerderError {
     HerderError::Unavailable(e.to_string())
 }
@@ -208,7 +176,7 @@ async fn control(herder: Weak<DistributedHerder>, cancel: CancellationToken) {
             _ = tick.tick() => {}
         }
         let Some(h) = herder.upgrade() else { return };
-        if h.shutting_down.load(Ordering::SeqCst) {
+        if h.gate.is_shutting_down() {
             return;
         }
         if h.engine.leads() {
@@ -245,19 +213,8 @@ impl Herder for DistributedHerder {
         "distributed"
     }
 
-    fn plugins(&self) -> Vec<PluginInfo> {
-        self.registry.infos()
-    }
-
-    fn plugin_config(&self, class: &str) -> Option<ConfigDef> {
-        self.registry.find(class).map(|p| p.config_def())
-    }
-
-    async fn validate(&self, config: ConfigMap) -> Vec<FieldError> {
-        common::check_live(&self.registry, &self.settings.placeholders, &config)
-            .await
-            .err()
-            .unwrap_or_default()
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     async fn put_connector(
@@ -267,23 +224,24 @@ impl Herder for DistributedHerder {
         mode: PutMode,
         initial_state: Option<TargetState>,
     ) -> Result<PutOutcome, HerderError> {
-        self.refuse_if_shutting_down()?;
-        common::check_put_name(name, &mut config)?;
+        self.gate.refuse_if_shutting_down()?;
         let existing = self.engine.view().configs.get(name).cloned();
-        if mode == PutMode::CreateOnly && existing.is_some() {
-            return Err(HerderError::AlreadyExists(name.to_owned()));
+        let unchanged = catalog::check_put(
+            name,
+            &mut config,
+            mode,
+            existing.as_ref().map(|c| &c.config),
+        )?;
+        if let Some(c) = existing.filter(|c| unchanged && c.split_failure.is_none()) {
+            // Re-putting the same config changes nothing.
+            return Ok(PutOutcome {
+                info: self.info(name, &c),
+                created: false,
+            });
         }
-        let normalized = normalize(config.clone()).ok();
-        if let Some(c) = &existing {
-            if Some(&c.config) == normalized.as_ref() && c.split_failure.is_none() {
-                // Re-putting the same config changes nothing.
-                return Ok(PutOutcome {
-                    info: self.info(name, c),
-                    created: false,
-                });
-            }
-        }
-        let checked = common::check_live(&self.registry, &self.settings.placeholders, &config)
+        let checked = self
+            .catalog
+            .check_live(&config)
             .await
             .map_err(HerderError::InvalidConfig)?;
         let request = self.request_id();
@@ -318,13 +276,7 @@ impl Herder for DistributedHerder {
         name: &str,
         changes: BTreeMap<String, Option<String>>,
     ) -> Result<PutOutcome, HerderError> {
-        let mut config = self.connector(name)?.config;
-        for (k, v) in changes {
-            match v {
-                Some(v) => config.insert(k, v),
-                None => config.remove(&k),
-            };
-        }
+        let config = catalog::patched(self.connector(name)?.config, changes);
         self.put_connector(name, config, PutMode::Upsert, None)
             .await
     }
@@ -350,53 +302,35 @@ impl Herder for DistributedHerder {
             .configs
             .get(name)
             .ok_or_else(|| HerderError::NotFound(name.to_owned()))?;
-        let state = match (c.target, &c.split_failure) {
-            (TargetState::Stopped, _) => State::Stopped,
-            (_, Some(_)) => State::Failed,
-            (TargetState::Paused, _) => State::Paused,
-            (TargetState::Started, _) if current_tasks(c).is_none() => State::Unassigned,
-            (TargetState::Started, _) => State::Running,
-        };
+        let state = view::connector_state(
+            c.target,
+            c.split_failure.is_some(),
+            current_tasks(c).is_some(),
+        );
         let tasks = if c.target == TargetState::Stopped {
             Vec::new()
         } else {
-            let n = current_tasks(c).map_or(0, |t| t.tasks.len() as u32);
-            (0..n)
-                .map(|task| v.statuses.task(&TaskKey::new(name, task), &v.members))
+            view::task_ids(name, task_count(c))
+                .map(|t| v.statuses.task(&TaskKey::new(name, t.task), &v.members))
                 .collect()
         };
-        Ok(ConnectorStatus {
-            name: name.to_owned(),
-            connector: ConnectorState {
-                state,
-                worker_id: v.members.leader().unwrap_or_default().to_owned(),
-                trace: c.split_failure.clone(),
-            },
-            tasks,
-            kind: "source",
-        })
+        let connector = ConnectorState {
+            state,
+            worker_id: v.members.leader().unwrap_or_default().to_owned(),
+            trace: c.split_failure.clone(),
+        };
+        Ok(view::connector_status(name, connector, tasks))
     }
 
     async fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
         let c = self.connector(name)?;
-        let def = self.def_of(&c.config);
-        Ok(current_tasks(&c)
-            .map(|t| t.tasks.clone())
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .map(|(i, config)| TaskInfo {
-                id: TaskId {
-                    connector: name.to_owned(),
-                    task: i as u32,
-                },
-                config: secrets::mask(config, def.as_ref()),
-            })
-            .collect())
+        let def = self.catalog.def_of(&c.config);
+        let tasks = current_tasks(&c).map_or(&[][..], |t| &t.tasks);
+        Ok(view::task_infos(name, tasks, def.as_ref()))
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
-        self.refuse_if_shutting_down()?;
+        self.gate.refuse_if_shutting_down()?;
         self.connector(name)?;
         self.write_config(&ConfigRecord::Delete {
             name: name.to_owned(),
@@ -407,7 +341,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn set_target(&self, name: &str, state: TargetState) -> Result<(), HerderError> {
-        self.refuse_if_shutting_down()?;
+        self.gate.refuse_if_shutting_down()?;
         let c = self.connector(name)?;
         if c.target == state {
             return Ok(());
@@ -427,7 +361,7 @@ impl Herder for DistributedHerder {
         include_tasks: bool,
         only_failed: bool,
     ) -> Result<ConnectorStatus, HerderError> {
-        self.refuse_if_shutting_down()?;
+        self.gate.refuse_if_shutting_down()?;
         let c = self.connector(name)?;
         if c.split_failure.is_some() {
             // The leader splits it again at once.
@@ -445,10 +379,9 @@ impl Herder for DistributedHerder {
     }
 
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
-        self.refuse_if_shutting_down()?;
+        self.gate.refuse_if_shutting_down()?;
         let c = self.connector(name)?;
-        let n = current_tasks(&c).map_or(0, |t| t.tasks.len() as u32);
-        if task >= n {
+        if task as usize >= task_count(&c) {
             return Err(HerderError::TaskNotFound(name.to_owned(), task));
         }
         self.write_config(&ConfigRecord::Restart {
@@ -530,11 +463,11 @@ impl Herder for DistributedHerder {
     }
 
     fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && !self.shutting_down.load(Ordering::SeqCst)
+        self.gate.is_ready()
     }
 
     async fn shutdown(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
+        self.gate.begin_shutdown();
         {
             let mut ls = self.leader.lock().await;
             ls.timers.clear();
