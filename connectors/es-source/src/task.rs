@@ -53,14 +53,11 @@ mod prepare;
 #[cfg(test)]
 mod tests;
 
+pub use partition::LARGE_TIE_GROUP;
 use partition::{fetch_page, is_index_missing, PartitionState};
 
 /// Searches one poll runs at the same time when a task reads several indices.
 pub const MAX_CONCURRENT_SEARCHES: usize = 4;
-
-/// Without a tiebreaker, an id set this large at one tracking value makes every search
-/// and offset heavy; the task says so once per index.
-pub const LARGE_TIE_GROUP: usize = 10_000;
 
 /// The source partition of one index: `{"index": "<name>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,8 +15,6 @@ use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use url::Url;
 
-use super::EsSourceConfig;
-
 /// Basic-auth user name.
 pub const USERNAME: &str = "es.username";
 /// Basic-auth password.
@@ -151,17 +149,15 @@ pub(super) fn read_tls_ca(r: &mut ConfigReader<'_>) -> Option<CaFile> {
     })
 }
 
-impl EsSourceConfig {
-    /// The key to blame when Elasticsearch rejects the credentials (401): `es.api.key`,
-    /// `es.password`, or `es.username` when none are set.
-    pub fn credentials_key(&self) -> &'static str {
-        if self.api_key.is_some() {
-            API_KEY
-        } else if self.username.is_some() {
-            PASSWORD
-        } else {
-            USERNAME
-        }
+/// The key to blame when Elasticsearch rejects the credentials (401): `es.api.key` when
+/// an API key is set, `es.password` when a user is, `es.username` when none are set.
+pub(super) fn credentials_key(api_key: Option<&ApiKey>, username: Option<&str>) -> &'static str {
+    if api_key.is_some() {
+        API_KEY
+    } else if username.is_some() {
+        PASSWORD
+    } else {
+        USERNAME
     }
 }
 

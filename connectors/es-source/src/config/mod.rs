@@ -16,7 +16,7 @@ use std::time::Duration;
 use connect_api::{ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, FieldError};
 use url::Url;
 
-use crate::tracking::TimeUnit;
+use crate::tracking::{TimeUnit, TrackingKind};
 
 mod auth;
 mod hosts;
@@ -161,6 +161,25 @@ impl EsSourceConfig {
             progress_interval,
             time_unit: bounds.time_unit,
         })
+    }
+
+    /// The key to blame when Elasticsearch rejects the credentials (401): `es.api.key`,
+    /// `es.password`, or `es.username` when none are set.
+    pub fn credentials_key(&self) -> &'static str {
+        auth::credentials_key(self.api_key.as_ref(), self.username.as_deref())
+    }
+
+    /// The options that depend on the tracking field's mapped kind, checked once it is
+    /// known (by the task, and by validation after the mapping check): `es.lag` needs a
+    /// date or date_nanos field, and an `es.start` value must be a value of the field.
+    pub fn check_for_kind(&self, kind: TrackingKind) -> Vec<FieldError> {
+        tracking::check_for_kind(
+            kind,
+            &self.tracking_field,
+            &self.start,
+            self.lag,
+            self.time_unit,
+        )
     }
 }
 

@@ -4,13 +4,13 @@
 //!
 //! Contract: what can be checked without Elasticsearch is checked at parse time; the
 //! options that depend on the tracking field's mapped type are checked by
-//! [`EsSourceConfig::check_for_kind`] once that type is known.
+//! [`check_for_kind`], which `EsSourceConfig::check_for_kind` calls once that type is
+//! known.
 
 use std::time::Duration;
 
 use connect_api::{ConfigMap, ConfigReader, FieldError};
 
-use super::EsSourceConfig;
 use crate::tracking::{describe, parse_value, units_per_second, TimeUnit, TrackingKind};
 
 /// The field documents are read in ascending order of.
@@ -178,44 +178,48 @@ fn read_query(
     }
 }
 
-impl EsSourceConfig {
-    /// The options that depend on the tracking field's mapped kind, checked once it is
-    /// known (by the task, and by validation after the mapping check): `es.lag` needs a
-    /// date or date_nanos field, and an `es.start` value must be a value of the field.
-    pub fn check_for_kind(&self, kind: TrackingKind) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        if self.time_unit.is_some() && kind != TrackingKind::Long {
-            errors.push(FieldError::new(
-                TIME_UNIT,
-                format!(
-                    "only applies to long (integer, short, byte) tracking fields, but {} is \
-                     {}; remove es.tracking.time.unit",
-                    self.tracking_field,
-                    describe(kind)
-                ),
-            ));
-        } else if self.lag.is_some() && units_per_second(kind, self.time_unit).is_none() {
-            errors.push(FieldError::new(
-                LAG,
-                format!(
-                    "only applies to date and date_nanos tracking fields, or long fields with \
-                     es.tracking.time.unit, but {} is {}; remove es.lag or set \
-                     es.tracking.time.unit",
-                    self.tracking_field,
-                    describe(kind)
-                ),
-            ));
-        }
-        if let StartPosition::Value(raw) = &self.start {
-            if let Err(msg) = parse_value(kind, raw) {
-                errors.push(FieldError::new(
-                    START,
-                    format!("{msg}; {} is {}", self.tracking_field, describe(kind)),
-                ));
-            }
-        }
-        errors
+/// Checks the options that depend on the tracking field's mapped `kind`:
+/// `es.tracking.time.unit` needs a long field, `es.lag` a date or date_nanos field (or a
+/// long one with a time unit), and an `es.start` value must be a value of the field.
+pub(super) fn check_for_kind(
+    kind: TrackingKind,
+    tracking_field: &str,
+    start: &StartPosition,
+    lag: Option<Duration>,
+    time_unit: Option<TimeUnit>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if time_unit.is_some() && kind != TrackingKind::Long {
+        errors.push(FieldError::new(
+            TIME_UNIT,
+            format!(
+                "only applies to long (integer, short, byte) tracking fields, but {} is \
+                 {}; remove es.tracking.time.unit",
+                tracking_field,
+                describe(kind)
+            ),
+        ));
+    } else if lag.is_some() && units_per_second(kind, time_unit).is_none() {
+        errors.push(FieldError::new(
+            LAG,
+            format!(
+                "only applies to date and date_nanos tracking fields, or long fields with \
+                 es.tracking.time.unit, but {} is {}; remove es.lag or set \
+                 es.tracking.time.unit",
+                tracking_field,
+                describe(kind)
+            ),
+        ));
     }
+    if let StartPosition::Value(raw) = start {
+        if let Err(msg) = parse_value(kind, raw) {
+            errors.push(FieldError::new(
+                START,
+                format!("{msg}; {} is {}", tracking_field, describe(kind)),
+            ));
+        }
+    }
+    errors
 }
 
 /// A duration written as a number with a unit, `500ms`, `5s`, `2m` or `1h`; a bare

@@ -13,12 +13,15 @@ use connect_api::SourcePartition;
 use serde_json::Value;
 use tokio_util::task::AbortOnDropHandle;
 
-use super::LARGE_TIE_GROUP;
 use crate::client::{EsClient, Hit};
 use crate::cursor::Cursor;
 use crate::error::EsError;
 use crate::progress::PartitionHealth;
 use crate::query::TrackingKind;
+
+/// Without a tiebreaker, an id set this large at one tracking value makes every search
+/// and offset heavy; the task says so once per index.
+pub const LARGE_TIE_GROUP: usize = 10_000;
 
 /// One index of a task.
 #[derive(Debug)]

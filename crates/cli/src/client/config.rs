@@ -10,8 +10,8 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::ctx::Ctx;
 use super::error::CliError;
-use super::Ctx;
 
 /// `connector.class` and its legacy dashed spelling, in the order they are looked up.
 const CLASS_KEYS: [&str; 2] = ["connector.class", "connector-class"];

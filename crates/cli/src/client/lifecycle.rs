@@ -2,8 +2,8 @@
 
 use reqwest::Method;
 
+use super::ctx::Ctx;
 use super::error::CliError;
-use super::Ctx;
 
 /// A target-state change.
 #[derive(Debug, Clone, Copy)]

@@ -8,6 +8,7 @@
 //! exactly what a user would see.
 
 mod config;
+mod ctx;
 mod error;
 mod http;
 mod lifecycle;
@@ -24,8 +25,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use ctx::Ctx;
 use error::CliError;
-use http::{Answer, Api};
+use http::Api;
 
 /// Where a worker's REST API listens by default.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8081";
@@ -193,21 +195,17 @@ pub async fn run(cmd: ClientCommand) -> ExitCode {
 pub async fn execute(cmd: ClientCommand, builder: reqwest::ClientBuilder) -> Output {
     let conn = cmd.conn();
     let mut ctx = match Api::new(&conn.url, conn.token.as_deref(), builder) {
-        Ok(api) => Ctx {
-            api,
-            json: conn.json,
-            out: String::new(),
-        },
+        Ok(api) => Ctx::new(api, conn.json),
         Err(e) => return Output::failed(String::new(), &e),
     };
     let result = dispatch(&cmd, &mut ctx).await;
     match result {
         Ok(()) => Output {
-            stdout: ctx.out,
+            stdout: ctx.into_out(),
             stderr: String::new(),
             code: 0,
         },
-        Err(e) => Output::failed(ctx.out, &e),
+        Err(e) => Output::failed(ctx.into_out(), &e),
     }
 }
 
@@ -253,36 +251,5 @@ async fn dispatch(cmd: &ClientCommand, ctx: &mut Ctx) -> Result<(), CliError> {
         }
         ClientCommand::Validate { file, .. } => config::validate(ctx, file).await,
         ClientCommand::Plugins { .. } => plugins::list(ctx).await,
-    }
-}
-
-/// What every command works with: the API, the output mode and the stdout buffer.
-pub struct Ctx {
-    api: Api,
-    json: bool,
-    out: String,
-}
-
-impl Ctx {
-    /// Adds text to stdout, ending it with a newline if it has none.
-    fn print(&mut self, text: &str) {
-        self.out.push_str(text);
-        if !text.is_empty() && !text.ends_with('\n') {
-            self.out.push('\n');
-        }
-    }
-
-    /// With `--json`, prints the answer's body as the server sent it.
-    fn print_raw(&mut self, answer: &Answer) {
-        self.print(&answer.text);
-    }
-
-    /// Prints the raw body with `--json`, otherwise `message`.
-    fn done(&mut self, answer: &Answer, message: &str) {
-        if self.json {
-            self.print_raw(answer);
-        } else {
-            self.print(message);
-        }
     }
 }

@@ -4,9 +4,9 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::ctx::Ctx;
 use super::error::CliError;
 use super::table::Table;
-use super::Ctx;
 
 /// `{"offsets": [{"partition": {..}, "offset": {..}}]}`.
 #[derive(Deserialize)]

@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
+use super::ctx::Ctx;
 use super::error::CliError;
 use super::table::Table;
-use super::Ctx;
 
 /// One entry of `GET /connector-plugins`.
 #[derive(Deserialize, Default)]

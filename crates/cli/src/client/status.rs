@@ -7,9 +7,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::ctx::Ctx;
 use super::error::CliError;
 use super::table::Table;
-use super::Ctx;
 
 /// `GET /connectors/{name}/status`.
 #[derive(Deserialize, Default)]
