@@ -13,6 +13,7 @@ use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::task::AbortOnDropHandle;
 
+use super::state::{LeaderState, SplitDone, Splitting};
 use super::{current_tasks, DistributedHerder, SPLIT_RETRY};
 use crate::cluster::assign::{assign, TaskKey};
 use crate::cluster::configs::{ClusterConnector, ConfigRecord};
@@ -20,64 +21,8 @@ use crate::cluster::engine::Engine;
 use crate::cluster::members::{AssignmentRecord, ClusterRecord};
 use crate::herder::catalog::Catalog;
 use crate::herder::common;
-use crate::herder::reconfigure::{Recomputed, Reconfigurable, ReconfigureTimer};
+use crate::herder::reconfigure::{Recomputed, Reconfigurable};
 use crate::store::TargetState;
-
-/// What the leader remembers between rounds.
-pub(super) struct LeaderState {
-    /// Connector → the config offset whose split (or failure) was written.
-    pub(super) splits: BTreeMap<String, i64>,
-    /// Connector → when its split last failed.
-    pub(super) failed: BTreeMap<String, Instant>,
-    /// The generation written last.
-    pub(super) assignment: Option<u64>,
-    /// Reconfiguration timers of the connectors led, with the config offset they run for.
-    pub(super) timers: BTreeMap<String, (i64, ReconfigureTimer)>,
-    /// Splits running in the background, by connector.
-    splitting: BTreeMap<String, Splitting>,
-    done_tx: mpsc::UnboundedSender<SplitDone>,
-    done_rx: mpsc::UnboundedReceiver<SplitDone>,
-}
-
-impl LeaderState {
-    /// Aborts the background splits (the worker stops).
-    pub(super) fn stop_splits(&mut self) {
-        self.splitting.clear();
-    }
-}
-
-impl Default for LeaderState {
-    fn default() -> Self {
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        Self {
-            splits: BTreeMap::new(),
-            failed: BTreeMap::new(),
-            assignment: None,
-            timers: BTreeMap::new(),
-            splitting: BTreeMap::new(),
-            done_tx,
-            done_rx,
-        }
-    }
-}
-
-/// A split running in the background: asking the connector for its task configs may
-/// take as long as its source system does to answer (es-source asks Elasticsearch), and
-/// must not hold up assignments, so failover does not wait on a slow or unreachable
-/// source. Dropping it aborts it.
-struct Splitting {
-    /// The config offset it splits.
-    based_on: i64,
-    _task: AbortOnDropHandle<()>,
-}
-
-/// What a background split did.
-struct SplitDone {
-    name: String,
-    based_on: i64,
-    failed: bool,
-    written: bool,
-}
 
 /// Longest a connector may take to compute its task configs before its split counts as
 /// failed (and is tried again later).

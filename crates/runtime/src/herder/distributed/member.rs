@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use connect_api::FieldError;
 
+use super::state::Run;
 use super::{current_tasks, DistributedHerder};
 use crate::cluster::assign::TaskKey;
 use crate::cluster::configs::ClusterConnector;
@@ -18,16 +19,6 @@ use crate::herder::common::{self, RunParts};
 use crate::status::{State, StatusCell};
 use crate::store::{OffsetStore, TargetState};
 use crate::task_loop::{self, TaskHandle};
-
-/// One task run of this worker.
-pub(super) struct Run {
-    handle: Option<TaskHandle>,
-    pub(super) generation: u64,
-    version: i64,
-    epoch: u64,
-    restart_seen: i64,
-    paused: bool,
-}
 
 /// What this worker should run for one task.
 struct Desired {

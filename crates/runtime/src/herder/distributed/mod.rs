@@ -46,9 +46,9 @@ const SPLIT_RETRY: Duration = Duration::from_secs(30);
 
 mod leader;
 mod member;
+mod state;
 
-use leader::LeaderState;
-use member::Run;
+use state::{LeaderState, Run};
 
 /// The herder of a worker in a cluster.
 pub struct DistributedHerder {
