@@ -199,7 +199,7 @@ async fn send(
 }
 
 fn doc() -> Value {
-    serde_json::from_str(rest::openapi::openapi_json_text()).expect("the document is JSON")
+    serde_json::from_str(rest::openapi_json_text()).expect("the document is JSON")
 }
 
 /// `(path, method) → operation` of the document.

@@ -10,7 +10,8 @@ use serde_json::{json, Map, Value};
 use super::error::ErrorBody;
 use super::extract::NamePath;
 use super::openapi::ClusterInfo;
-use super::{ApiError, AppState};
+use super::state::AppState;
+use super::ApiError;
 use crate::herder::TaskInfo;
 
 /// `GET /getClusterInfo`: the live workers and the connectors they run tasks of (in

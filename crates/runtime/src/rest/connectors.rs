@@ -12,7 +12,8 @@ use super::extract::{JsonBody, NamePath, TaskPath};
 use super::openapi::{
     BodyRejections, ConfigPatch, ConnectorList, CreateConnector, FlatConfig, HerderFailures,
 };
-use super::{ApiError, AppState};
+use super::state::AppState;
+use super::ApiError;
 use crate::herder::{ConnectorInfo, ConnectorStatus, PutMode, TaskInfo};
 use crate::status::TaskStatus;
 use crate::store::TargetState;

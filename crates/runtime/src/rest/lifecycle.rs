@@ -11,7 +11,8 @@ use super::body::{parse_json, query_bool, query_pairs};
 use super::error::ErrorBody;
 use super::extract::{JsonBody, NamePath, TaskPath};
 use super::openapi::{AlterOffsets, BodyRejections, HerderFailures, Message, Offsets};
-use super::{ApiError, AppState};
+use super::state::AppState;
+use super::ApiError;
 use crate::herder::ConnectorStatus;
 
 /// `PUT /connectors/{name}/pause`: 202.

@@ -1,25 +1,16 @@
-//! `GET /openapi.json`: the OpenAPI 3 description of the REST API.
+//! The OpenAPI 3 description of the REST API: what belongs to the whole API (info, tags,
+//! the bearer scheme) and the schemas of bodies that handlers build as ad-hoc JSON.
 //!
 //! Nothing here lists routes: every handler carries its own `#[utoipa::path]` (method,
-//! path, parameters, request body, responses) and [`super::api_routes`] registers each one
-//! on the axum router *and* in the document with `utoipa_axum::routes!`, so the two
-//! cannot drift apart. This module adds what belongs to the whole API (info, tags, the
-//! bearer scheme and the 401 answer of the auth layer) and the schemas of bodies that
-//! handlers build as ad-hoc JSON.
+//! path, parameters, request body, responses) and `routes.rs` registers each one on the
+//! axum router *and* in the document with `utoipa_axum::routes!`, so the two cannot drift
+//! apart; it also adds the auth layer's 401 answer and serves `GET /openapi.json`.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-use axum::http::header::CONTENT_TYPE;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
 use utoipa::{IntoResponses, ToSchema};
 
-use super::auth::OPEN_PATH;
 use super::error::{ErrorBody, FieldErrorDoc};
 
 /// Name of the bearer security scheme in `components.securitySchemes`.
@@ -359,92 +350,4 @@ pub enum HerderFailures {
     /// The worker is shutting down.
     #[response(status = 503)]
     ShuttingDown(ErrorBody),
-}
-
-/// The whole document: [`super::api_routes`] with the auth layer's part added.
-pub fn openapi() -> OpenApi {
-    let mut doc = super::api_routes().into_openapi();
-    let components = doc
-        .components
-        .get_or_insert_with(utoipa::openapi::Components::new);
-    components.add_security_scheme(
-        BEARER_SCHEME,
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .description(Some(
-                    "The worker's `rest.auth.token` (or `rest.auth.token.file`); required by \
-                     every route but `GET /health` when one is configured",
-                ))
-                .build(),
-        ),
-    );
-    let unauthorized = ResponseBuilder::new()
-        .description("No or wrong `Authorization: Bearer` token (only when the worker has one)")
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-        .build();
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let open = path == OPEN_PATH;
-        let ops: [&mut Option<Operation>; 8] = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
-        ];
-        for op in ops.into_iter().flatten() {
-            if open {
-                // An empty list: no security at all, whatever the worker's config.
-                op.security = Some(Vec::new());
-            } else {
-                op.security = Some(vec![SecurityRequirement::new(
-                    BEARER_SCHEME,
-                    Vec::<String>::new(),
-                )]);
-                op.responses
-                    .responses
-                    .entry("401".to_owned())
-                    .or_insert_with(|| unauthorized.clone().into());
-            }
-        }
-    }
-    doc
-}
-
-/// The document as JSON, built once.
-pub fn openapi_json_text() -> &'static str {
-    static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| {
-        openapi()
-            .to_pretty_json()
-            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    })
-}
-
-/// `GET /openapi.json`.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    tag = "monitoring",
-    operation_id = "openapi",
-    responses(
-        (status = 200, description = "This document (OpenAPI 3.1)", body = Object,
-            content_type = "application/json"),
-    )
-)]
-pub async fn openapi_json() -> Response {
-    (
-        StatusCode::OK,
-        [(CONTENT_TYPE, "application/json")],
-        openapi_json_text(),
-    )
-        .into_response()
 }

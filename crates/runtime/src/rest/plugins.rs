@@ -9,7 +9,8 @@ use super::body::{config_map, parse_json};
 use super::error::ErrorBody;
 use super::extract::{JsonBody, NamePath};
 use super::openapi::{BodyRejections, ConfigKeyDoc, FlatConfig, Plugin, Validation};
-use super::{ApiError, AppState};
+use super::state::AppState;
+use super::ApiError;
 use crate::connector_config::CONNECTOR_CLASS;
 use crate::secrets;
 

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 
-use super::AppState;
+use super::state::AppState;
 use crate::herder::ClusterMember;
 
 /// `GET /workers`: every live worker, whether it leads, and its tasks (standalone: this
