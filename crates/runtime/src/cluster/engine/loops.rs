@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::clock::now_ms;
 use super::view::DueSnapshot;
-use super::{now_ms, Engine, READ_BACK_TIMEOUT};
+use super::{Engine, READ_BACK_TIMEOUT};
 use crate::cluster::configs::ConfigRecord;
 use crate::cluster::log::{wait_applied, LogWriter};
 use crate::cluster::positions::PositionRecord;
