@@ -9,8 +9,11 @@
 //! The runtime parses a connector's config once per create or update
 //! ([`ErasedSourceConnector::parse`]) and hands the resulting [`ParsedConfig`] to every
 //! later call (live validation, splitting into tasks, the reconfiguration interval), so
-//! a parse that reads a file (a CA certificate, say) does it once. Tasks still receive
-//! their own flat task config: task configs travel through the cluster's config topic.
+//! a parse that reads a file (a CA certificate, say) does it once. In a cluster that is
+//! once per worker that needs the config (the worker that took the REST call, the
+//! leader, the workers running its tasks), for each version of the config in the
+//! config topic. Tasks still receive their own flat task config: task configs travel
+//! through the cluster's config topic.
 //!
 //! # What is synchronous, and why
 //!

@@ -13,13 +13,13 @@ use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::task::AbortOnDropHandle;
 
+use super::parsed::ParsedConfigs;
 use super::state::{LeaderState, SplitDone, Splitting};
 use super::{current_tasks, DistributedHerder, SPLIT_RETRY};
 use crate::cluster::assign::{assign, TaskKey};
 use crate::cluster::configs::{ClusterConnector, ConfigRecord};
 use crate::cluster::engine::Engine;
 use crate::cluster::members::{AssignmentRecord, ClusterRecord};
-use crate::herder::catalog::Catalog;
 use crate::herder::common;
 use crate::herder::reconfigure::{Recomputed, Reconfigurable};
 use crate::store::TargetState;
@@ -103,7 +103,7 @@ impl DistributedHerder {
             let based_on = c.config_offset;
             let task = tokio::spawn(split_in_background(
                 self.engine.clone(),
-                self.catalog.clone(),
+                self.parsed.clone(),
                 name.clone(),
                 c,
                 ls.done_tx.clone(),
@@ -135,7 +135,7 @@ impl DistributedHerder {
             if ls.timers.contains_key(name) {
                 continue;
             }
-            let Ok(checked) = self.catalog.check_offline(&c.config) else {
+            let Ok(checked) = self.parsed.get(name, c) else {
                 continue;
             };
             if let Some(timer) = common::arm_timer(name, &checked, self.me.clone(), &self.root) {
@@ -191,13 +191,13 @@ impl DistributedHerder {
 /// still leads; reports to the leader's next round.
 async fn split_in_background(
     engine: Arc<Engine>,
-    catalog: Catalog,
+    parsed: ParsedConfigs,
     name: String,
     c: ClusterConnector,
     done: mpsc::UnboundedSender<SplitDone>,
 ) {
     let based_on = c.config_offset;
-    let record = match catalog.check_offline(&c.config) {
+    let record = match parsed.get(&name, &c) {
         Ok(checked) => {
             // A connector that panics or never answers fails its split instead of
             // blocking it for good.
@@ -270,7 +270,7 @@ impl Reconfigurable for DistributedHerder {
             );
             return;
         };
-        let Ok(checked) = self.catalog.check_offline(&c.config) else {
+        let Ok(checked) = self.parsed.get(name, &c) else {
             return;
         };
         let new = common::unresolve_all(new, &checked.config, checked.resolved());

@@ -215,7 +215,7 @@ impl DistributedHerder {
         self.cells().insert(key.clone(), status.clone());
         let restart_seen = d.restart.as_ref().map_or(0, |r| r.offset);
         let paused = d.connector.target == TargetState::Paused;
-        let checked = self.catalog.check_offline(&d.connector.config);
+        let checked = self.parsed.get(&key.connector, &d.connector);
         let task_config = current_tasks(&d.connector)
             .and_then(|t| t.tasks.get(key.task as usize))
             .cloned();

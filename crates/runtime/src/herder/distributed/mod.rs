@@ -46,14 +46,18 @@ const SPLIT_RETRY: Duration = Duration::from_secs(30);
 
 mod leader;
 mod member;
+mod parsed;
 mod state;
 
+use parsed::ParsedConfigs;
 use state::{LeaderState, Run};
 
 /// The herder of a worker in a cluster.
 pub struct DistributedHerder {
     engine: Arc<Engine>,
     catalog: Catalog,
+    /// The connector configs parsed on this worker, once per config offset.
+    parsed: ParsedConfigs,
     sink: Arc<dyn MessageSink>,
     settings: LoopSettings,
     runs: tokio::sync::Mutex<BTreeMap<TaskKey, Run>>,
@@ -76,9 +80,11 @@ impl DistributedHerder {
         sink: Arc<dyn MessageSink>,
         settings: LoopSettings,
     ) -> Arc<Self> {
+        let catalog = Catalog::new(registry, settings.placeholders.clone());
         let herder = Arc::new_cyclic(|me| Self {
             engine,
-            catalog: Catalog::new(registry, settings.placeholders.clone()),
+            parsed: ParsedConfigs::new(catalog.clone()),
+            catalog,
             sink,
             settings,
             runs: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -183,6 +189,8 @@ async fn control(herder: Weak<DistributedHerder>, cancel: CancellationToken) {
             h.lead().await;
         }
         h.reconcile().await;
+        let v = h.engine.view();
+        h.parsed.retain(|name| v.configs.get(name).is_some());
     }
 }
 
@@ -245,14 +253,15 @@ impl Herder for DistributedHerder {
             .await
             .map_err(HerderError::InvalidConfig)?;
         let request = self.request_id();
-        self.write_config(&ConfigRecord::Connector {
-            name: name.to_owned(),
-            config: checked.config,
-            initial_state: initial_state.unwrap_or(TargetState::Started),
-            create_only: mode == PutMode::CreateOnly,
-            request: request.clone(),
-        })
-        .await?;
+        let offset = self
+            .write_config(&ConfigRecord::Connector {
+                name: name.to_owned(),
+                config: checked.config.clone(),
+                initial_state: initial_state.unwrap_or(TargetState::Started),
+                create_only: mode == PutMode::CreateOnly,
+                request: request.clone(),
+            })
+            .await?;
         let (outcome, c) = {
             let v = self.engine.view();
             (
@@ -260,6 +269,10 @@ impl Herder for DistributedHerder {
                 v.configs.get(name).cloned(),
             )
         };
+        if let Some(c) = c.as_ref().filter(|c| c.config_offset == offset) {
+            // Parsed already: the leader's split and this worker's tasks use it.
+            self.parsed.keep(name, c.config_offset, &checked);
+        }
         match (outcome, c) {
             (Some(Outcome::Exists), _) => Err(HerderError::AlreadyExists(name.to_owned())),
             (Some(o), Some(c)) => Ok(PutOutcome {
