@@ -73,6 +73,10 @@ pub enum ConfigType {
     List,
     /// A secret: never shown or logged in clear.
     Password,
+    /// A number that may have a fraction.
+    Double,
+    /// JSON text: an array or an object (a plugin's key whose schema is one).
+    Json,
 }
 
 /// The description of one config key.

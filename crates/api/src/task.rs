@@ -26,7 +26,7 @@
 //! `.await`.
 //!
 //! - **Pause.** The pending future is dropped; the instance stays alive (no `stop`, no
-//!   new instance) and keeps its fields. Batches already handed to the runtime are still
+//!   new instance) and keeps its fields; [`SourceTask::pause`] is called once. Batches already handed to the runtime are still
 //!   sent, acknowledged and committed while it is paused. On resume the runtime calls
 //!   `poll` again on the same instance (a new future); `commit` is not called while the
 //!   task is parked.
@@ -118,6 +118,15 @@ pub trait SourceTask: Send {
     /// Releases resources. Called once per instance, after the runtime committed what was
     /// acknowledged, also after a failure; the instance is dropped afterwards.
     async fn stop(&mut self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+
+    /// Called once each time the task is paused, after its pending `poll` was dropped
+    /// and before the runtime parks it until resume (or stop). A task whose source keeps
+    /// working while nobody polls (a child process writing into a pipe) releases it
+    /// here and starts again from the committed offsets at its next `poll`. An error is
+    /// logged; the task is paused anyway. The default does nothing.
+    async fn pause(&mut self) -> Result<(), ConnectError> {
         Ok(())
     }
 

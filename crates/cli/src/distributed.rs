@@ -6,7 +6,7 @@ use std::path::Path;
 use connect_runtime::distributed::DistributedWorker;
 use connect_runtime::WorkerConfig;
 
-use crate::standalone::{registry, wait_for_signal};
+use crate::standalone::{registry_with_plugins, wait_for_signal};
 
 /// Runs the worker until a shutdown signal.
 pub async fn run(conf: &Path) -> anyhow::Result<()> {
@@ -17,7 +17,8 @@ pub async fn run(conf: &Path) -> anyhow::Result<()> {
         namesrv = %cfg.namesrv_addr,
         "starting distributed worker"
     );
-    let worker = DistributedWorker::start(cfg, registry()).await?;
+    let registry = registry_with_plugins(&cfg).await?;
+    let worker = DistributedWorker::start(cfg, registry).await?;
     tracing::info!(rest = %worker.rest_addr(), "worker joined the cluster");
     wait_for_signal().await?;
     tracing::info!("shutting down: stopping tasks, committing offsets, leaving the cluster");

@@ -2,17 +2,69 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use connect_api::ConfigMap;
+use connect_plugins::airbyte::config::HostSettings;
+use connect_plugins::guard::Guard;
 use connect_runtime::standalone::StandaloneWorker;
-use connect_runtime::{PluginRegistry, WorkerConfig};
+use connect_runtime::{BrokenPlugin, PluginOrigin, PluginRegistry, WorkerConfig};
 
 /// The connectors built into this binary.
 pub fn registry() -> PluginRegistry {
     let mut r = PluginRegistry::new();
     r.register(Arc::new(connect_es_source::EsSourceConnector::new()));
     r
+}
+
+/// How long a plugin's `spec` may take at start-up.
+const SPEC_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a plugin's `check` or `discover` may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(300);
+/// After a worker died: how long its plugins' processes get between SIGTERM and SIGKILL.
+const ORPHAN_GRACE: Duration = Duration::from_secs(5);
+
+/// The compiled-in connectors and the plugins found under the worker's `pluginPaths`.
+/// A `pluginPaths` entry that is not a directory, a `plugin.json` with unknown keys or
+/// two plugins of one name stop the worker; a plugin that fails to load is listed with
+/// its error.
+pub async fn registry_with_plugins(cfg: &WorkerConfig) -> anyhow::Result<PluginRegistry> {
+    let mut r = registry();
+    if cfg.plugin_paths.is_empty() {
+        return Ok(r);
+    }
+    let guard = match Guard::start(ORPHAN_GRACE) {
+        Ok(g) => Some(Arc::new(g)),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the plugin guard (sh): plugin processes may outlive this worker if it is killed");
+            None
+        }
+    };
+    let host = Arc::new(HostSettings {
+        work_dir: cfg.store_path.join("plugins"),
+        spec_timeout: SPEC_TIMEOUT,
+        call_timeout: CALL_TIMEOUT,
+        guard,
+    });
+    let plugins = connect_plugins::host::load(&cfg.plugin_paths, &r.names(), host).await?;
+    for l in plugins.loaded {
+        r.register_found(
+            l.connector,
+            PluginOrigin {
+                protocol: l.protocol.as_str().to_owned(),
+                location: Some(l.dir.display().to_string()),
+            },
+        );
+    }
+    for b in plugins.broken {
+        r.add_broken(BrokenPlugin {
+            name: b.name,
+            location: b.dir.display().to_string(),
+            error: b.error,
+        });
+    }
+    Ok(r)
 }
 
 /// Reads a connector file: a flat JSON object whose values are strings (numbers and
@@ -62,7 +114,8 @@ pub async fn run(conf: &Path, connector_files: &[PathBuf]) -> anyhow::Result<()>
         .map(|p| read_connector_file(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     tracing::info!(worker_id = %cfg.worker_id, store = %cfg.store_path.display(), namesrv = %cfg.namesrv_addr, "starting standalone worker");
-    let worker = StandaloneWorker::start(cfg, registry(), connectors).await?;
+    let registry = registry_with_plugins(&cfg).await?;
+    let worker = StandaloneWorker::start(cfg, registry, connectors).await?;
     tracing::info!(rest = %worker.rest_addr(), "worker ready");
     wait_for_signal().await?;
     tracing::info!("shutting down: stopping tasks and committing offsets");

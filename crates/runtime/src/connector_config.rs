@@ -232,7 +232,10 @@ impl FrameworkConfig {
         let max_tasks = r.number_or::<usize>(MAX_TASKS, 1, 1..=1024);
         let topic = r.optional_str(TOPIC);
         if let Some(t) = &topic {
-            if let Err(msg) = check_topic_name(t) {
+            // A plugin's `${stream}` / `${namespace}` are filled in per record; the rest
+            // of the name must follow the rules.
+            let template = t.replace("${stream}", "s").replace("${namespace}", "n");
+            if let Err(msg) = check_topic_name(&template) {
                 r.error(TOPIC, msg);
             }
         }

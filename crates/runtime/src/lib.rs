@@ -30,5 +30,5 @@ mod worker;
 pub mod worker_config;
 
 pub use error::{HerderError, RuntimeError};
-pub use registry::PluginRegistry;
+pub use registry::{BrokenPlugin, PluginOrigin, PluginRegistry};
 pub use worker_config::WorkerConfig;

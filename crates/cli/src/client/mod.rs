@@ -11,6 +11,7 @@ mod config;
 mod ctx;
 mod error;
 mod http;
+mod install;
 mod lifecycle;
 mod offsets;
 mod plugins;
@@ -146,10 +147,40 @@ pub enum ClientCommand {
         #[command(flatten)]
         conn: Conn,
     },
-    /// List the installed connector plugins.
+    /// The connector plugins: list those of a worker (the default), or install one.
     Plugins {
+        #[command(subcommand)]
+        action: Option<PluginsAction>,
         #[command(flatten)]
         conn: Conn,
+    },
+}
+
+/// `rmq-connect plugins ...`.
+#[derive(Subcommand)]
+pub enum PluginsAction {
+    /// List a worker's plugins: name, version, protocol, where each was loaded from,
+    /// and why a plugin found under `pluginPaths` failed to load.
+    List {
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Install an Airbyte source from PyPI into a plugin path: a virtual environment
+    /// with the package in <dir>/<name>, checked by running its `spec`, and its
+    /// plugin.json. Workers whose pluginPaths include <dir> load it when they start.
+    InstallPypi {
+        /// The package, with an optional exact version: airbyte-source-faker==7.2.1.
+        requirement: String,
+        /// The plugin path to install into (one of a worker's pluginPaths).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The plugin's name, its connector.class (default: the package name without
+        /// `airbyte-source-`).
+        #[arg(long)]
+        name: Option<String>,
+        /// The Python that creates the virtual environment.
+        #[arg(long, env = "RMQ_CONNECT_PYTHON", default_value = "python3")]
+        python: String,
     },
 }
 
@@ -166,8 +197,12 @@ impl ClientCommand {
             | Self::Restart { conn, .. }
             | Self::Delete { conn, .. }
             | Self::Offsets { conn, .. }
-            | Self::Validate { conn, .. }
-            | Self::Plugins { conn } => conn,
+            | Self::Validate { conn, .. } => conn,
+            Self::Plugins {
+                action: Some(PluginsAction::List { conn }),
+                ..
+            } => conn,
+            Self::Plugins { conn, .. } => conn,
         }
     }
 }
@@ -184,6 +219,19 @@ pub struct Output {
 
 /// Runs a client command, prints its output and returns its exit code.
 pub async fn run(cmd: ClientCommand) -> ExitCode {
+    if let ClientCommand::Plugins {
+        action:
+            Some(PluginsAction::InstallPypi {
+                requirement,
+                dir,
+                name,
+                python,
+            }),
+        ..
+    } = cmd
+    {
+        return install::install_pypi(requirement, dir, name, python).await;
+    }
     let out = execute(cmd, reqwest::Client::builder()).await;
     // A closed pipe (`rmq-connect list | head -1`) is not worth a panic.
     let _ = std::io::stdout().lock().write_all(out.stdout.as_bytes());
@@ -250,6 +298,12 @@ async fn dispatch(cmd: &ClientCommand, ctx: &mut Ctx) -> Result<(), CliError> {
             }
         }
         ClientCommand::Validate { file, .. } => config::validate(ctx, file).await,
+        ClientCommand::Plugins {
+            action: Some(PluginsAction::InstallPypi { .. }),
+            ..
+        } => Err(CliError::Usage(
+            "plugins install-pypi does not talk to a worker".into(),
+        )),
         ClientCommand::Plugins { .. } => plugins::list(ctx).await,
     }
 }

@@ -13,9 +13,12 @@ struct Plugin {
     class: String,
     #[serde(rename = "type")]
     kind: String,
-    version: String,
+    version: Option<String>,
     aliases: Vec<String>,
-    description: String,
+    description: Option<String>,
+    protocol: Option<String>,
+    location: Option<String>,
+    error: Option<String>,
 }
 
 /// `GET /connector-plugins` as a table.
@@ -26,16 +29,35 @@ pub async fn list(ctx: &mut Ctx) -> Result<(), CliError> {
         return Ok(());
     }
     let plugins: Vec<Plugin> = answer.parse()?;
-    let mut table = Table::new(["CLASS", "TYPE", "VERSION", "ALIASES", "DESCRIPTION"]);
-    for p in &plugins {
+    let mut table = Table::new([
+        "CLASS",
+        "TYPE",
+        "VERSION",
+        "PROTOCOL",
+        "ALIASES",
+        "LOADED FROM",
+        "DESCRIPTION",
+    ]);
+    for p in plugins.iter().filter(|p| p.error.is_none()) {
         table.row([
             p.class.clone(),
             p.kind.clone(),
-            p.version.clone(),
+            p.version.clone().unwrap_or_default(),
+            p.protocol.clone().unwrap_or_default(),
             p.aliases.join(", "),
-            p.description.clone(),
+            p.location.clone().unwrap_or_else(|| "(this binary)".into()),
+            p.description.clone().unwrap_or_default(),
         ]);
     }
-    ctx.print(&table.render());
+    let mut out = table.render();
+    for p in plugins.iter().filter(|p| p.error.is_some()) {
+        out.push_str(&format!(
+            "\nplugin {} in {} failed to load: {}\n",
+            p.class,
+            p.location.as_deref().unwrap_or("?"),
+            p.error.as_deref().unwrap_or_default()
+        ));
+    }
+    ctx.print(&out);
     Ok(())
 }

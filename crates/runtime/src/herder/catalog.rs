@@ -34,6 +34,11 @@ impl Catalog {
         self.registry.infos()
     }
 
+    /// The installed plugins, with where each comes from, and those that failed to load.
+    pub fn registry(&self) -> &PluginRegistry {
+        &self.registry
+    }
+
     /// The config keys of a plugin, by name or alias.
     pub fn config_def(&self, class: &str) -> Option<ConfigDef> {
         self.registry.find(class).map(|p| p.config_def())

@@ -21,6 +21,11 @@ pub(super) enum Ref<'a> {
     File { path: &'a str, key: &'a str },
 }
 
+/// `${stream}` and `${namespace}` are not placeholders: a plugin connector's
+/// `connect.topicname` names the topic of each stream with them, filled in per record.
+/// They are kept as written.
+pub(crate) const RECORD_FIELDS: &[&str] = &["stream", "namespace"];
+
 /// Splits `value` into text and placeholders. The error says what is wrong and where
 /// (character position), without quoting the value: it may be a literal secret.
 pub(super) fn scan(value: &str) -> Result<Vec<Segment<'_>>, String> {
@@ -44,7 +49,12 @@ pub(super) fn scan(value: &str) -> Result<Vec<Segment<'_>>, String> {
                 ));
             };
             let body = &rest[body_start..body_start + len];
-            out.push(Segment::Ref(parse_ref(body, at)?));
+            if RECORD_FIELDS.contains(&body) {
+                // Not a placeholder: filled in per record (see RECORD_FIELDS).
+                out.push(Segment::Text(&rest[idx..body_start + len + 1]));
+            } else {
+                out.push(Segment::Ref(parse_ref(body, at)?));
+            }
             consumed += body_start + len + 1;
             rest = &rest[body_start + len + 1..];
         } else {

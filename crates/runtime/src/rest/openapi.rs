@@ -230,10 +230,18 @@ pub struct Plugin {
     #[serde(rename = "type")]
     #[schema(example = "source")]
     kind: String,
-    /// The plugin's version.
-    version: String,
-    /// What it does.
-    description: String,
+    /// The plugin's version (absent for a plugin that failed to load).
+    version: Option<String>,
+    /// What it does (absent for a plugin that failed to load).
+    description: Option<String>,
+    /// `compiled-in`, or the protocol of a plugin found under `pluginPaths` (`airbyte`).
+    #[schema(example = "compiled-in")]
+    protocol: Option<String>,
+    /// The directory of a plugin found under `pluginPaths`.
+    location: Option<String>,
+    /// Why a plugin found under `pluginPaths` could not be loaded; such a plugin cannot
+    /// be used until it is fixed and the worker restarted.
+    error: Option<String>,
 }
 
 /// The type of a config value.
@@ -252,6 +260,10 @@ pub enum ConfigTypeDoc {
     List,
     /// A secret, shown as `[hidden]`.
     Password,
+    /// A number that may have a fraction.
+    Double,
+    /// JSON text: an array or an object (keys of plugins).
+    Json,
 }
 
 /// One config key of a plugin; the shape of `connect_api::ConfigKey`.

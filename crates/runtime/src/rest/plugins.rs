@@ -23,19 +23,31 @@ use crate::secrets;
     responses((status = 200, description = "The installed plugins", body = Vec<Plugin>))
 )]
 pub async fn list(State(h): State<AppState>) -> Json<Value> {
-    let list: Vec<Value> = h
-        .plugins()
+    let registry = h.catalog().registry();
+    let mut list: Vec<Value> = registry
+        .listing()
         .into_iter()
-        .map(|p| {
+        .map(|(p, origin)| {
             json!({
                 "class": p.name,
                 "aliases": p.aliases,
                 "type": "source",
                 "version": p.version,
                 "description": p.description,
+                "protocol": origin.protocol,
+                "location": origin.location,
             })
         })
         .collect();
+    // Plugins that failed to load, with why: listed so that a user sees what to fix.
+    list.extend(registry.broken().iter().map(|b| {
+        json!({
+            "class": b.name,
+            "type": "source",
+            "location": b.location,
+            "error": b.error,
+        })
+    }));
     Json(Value::Array(list))
 }
 

@@ -12,6 +12,7 @@
 //! shutdown timeout, then abandoned. The task's `commit` hook runs before a poll once the
 //! committer stored offsets.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,14 +66,22 @@ pub(super) async fn poll_loop(
     let mut failure: Option<String> = None;
     let mut tracker = ProgressTracker::new();
     let mut retry = PollRetry::new(&settings);
+    // The topics named by records themselves (a plugin's topic per stream), created once.
+    let mut ensured: HashSet<String> = HashSet::new();
     'poll: loop {
         if committed.swap(false, Ordering::AcqRel) {
             if let Err(e) = task.commit().await {
                 tracing::warn!(connector = %run.connector, task = run.task_id, error = %e.chain(), "task commit hook failed");
             }
         }
-        if *paused.borrow_and_update() && !park(run, &mut paused, &poll_cancel).await {
-            break;
+        if *paused.borrow_and_update() {
+            if let Err(e) = task.pause().await {
+                let trace = (run.redact)(&e.chain());
+                tracing::warn!(connector = %run.connector, task = run.task_id, error = %trace, "task pause hook failed");
+            }
+            if !park(run, &mut paused, &poll_cancel).await {
+                break;
+            }
         }
         // A pause drops a pending poll (polls are cancel-safe) so it takes effect at once.
         let polled = tokio::select! {
@@ -105,6 +114,7 @@ pub(super) async fn poll_loop(
         if records.is_empty() {
             continue;
         }
+        ensure_record_topics(run, &records, &mut ensured).await;
         run.status.update(|s| {
             s.records_polled += read;
             s.trace = None;
@@ -135,6 +145,29 @@ pub(super) async fn poll_loop(
     match failure {
         Some(f) => Err(f),
         None => Ok(()),
+    }
+}
+
+/// Creates the topics records name themselves the first time each is seen (where the
+/// broker allows it; else the broker's auto-creation or an existing topic is relied on).
+async fn ensure_record_topics(
+    run: &TaskRun,
+    records: &[SourceRecord],
+    ensured: &mut HashSet<String>,
+) {
+    let new: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.topic.as_deref())
+        .filter(|t| !ensured.contains(*t))
+        .map(str::to_owned)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    for topic in new {
+        if let Err(e) = run.sink.ensure_topic(&topic).await {
+            tracing::warn!(connector = %run.connector, task = run.task_id, topic, error = %e, "could not create the topic; relying on broker auto-creation");
+        }
+        ensured.insert(topic);
     }
 }
 

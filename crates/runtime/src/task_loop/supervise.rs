@@ -140,7 +140,9 @@ async fn run_task(
             store: run.offsets.clone(),
         }),
     };
-    for topic in run.default_topic.iter().chain(&run.delivery.dlq_topic) {
+    // A topic template (`${stream}`) is created per record's topic by the poll loop.
+    let fixed = run.default_topic.iter().filter(|t| !t.contains("${"));
+    for topic in fixed.chain(&run.delivery.dlq_topic) {
         if let Err(e) = run.sink.ensure_topic(topic).await {
             tracing::warn!(task = %label, topic, error = %e, "could not create the topic; relying on broker auto-creation");
         }

@@ -40,7 +40,6 @@ pub const DEFAULT_SEND_TIMEOUT_MS: u64 = 3000;
 
 /// Keys of RocketMQ Connect's conf that this runtime reads nowhere yet; accepted quietly.
 const ACCEPTED_UNUSED: &[&str] = &[
-    "pluginPaths",
     "allocTaskStrategy",
     "offsetCommitTimeoutMsConfig",
     "keyConverter",
@@ -90,6 +89,10 @@ pub struct WorkerConfig {
     /// Clustered mode: the cluster, its internal topics and its timeouts (read by
     /// `rmq-connect distributed` only).
     pub cluster: ClusterConf,
+    /// Directories whose subdirectories holding a `plugin.json` are connector plugins
+    /// (`pluginPaths`, comma-separated; default none). Relative paths are taken
+    /// relative to the current directory.
+    pub plugin_paths: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -110,6 +113,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("placeholders", &self.placeholders)
             .field("restart", &self.restart)
             .field("cluster", &self.cluster)
+            .field("plugin_paths", &self.plugin_paths)
             .finish()
     }
 }
@@ -133,6 +137,7 @@ impl WorkerConfig {
             placeholders: PlaceholderPolicy::default(),
             restart: RestartPolicy::default(),
             cluster: ClusterConf::default(),
+            plugin_paths: Vec::new(),
         }
     }
 
@@ -228,6 +233,14 @@ impl WorkerConfig {
                 "snapshotIntervalMs" => {
                     cfg.cluster.snapshot_interval =
                         Duration::from_millis(ms_in(key, value, 1_000..=21_600_000)?)
+                }
+                "pluginPaths" => {
+                    cfg.plugin_paths = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(PathBuf::from)
+                        .collect()
                 }
                 REST_AUTH_TOKEN => token = Some(value.as_str()),
                 REST_AUTH_TOKEN_FILE => token_file = Some(value.as_str()),

@@ -498,22 +498,32 @@ async fn validate_without_connector_class_exits_2_and_sends_nothing() {
 }
 
 #[tokio::test]
-async fn plugins_prints_a_table() {
+async fn plugins_prints_a_table_with_protocol_and_origin_and_says_why_a_plugin_failed() {
     let fake = Fake::start(vec![(
         "GET",
         "/connector-plugins",
         200,
         json!([{"class": "es-source", "type": "source", "version": "0.1.0",
-                "aliases": ["ElasticsearchSourceConnector"], "description": "Elasticsearch documents"}]),
+                "aliases": ["ElasticsearchSourceConnector"], "description": "Elasticsearch documents",
+                "protocol": "compiled-in", "location": null},
+               {"class": "faker", "type": "source", "version": "7.2.1", "aliases": [],
+                "description": "Fake users", "protocol": "airbyte", "location": "/p/faker"},
+               {"class": "broken", "type": "source", "location": "/p/broken",
+                "error": "/p/broken/plugin.json: is not valid JSON"}]),
     )])
     .await;
-    let out = run_at(&fake, &["plugins"]).await;
-    assert_ok(&out);
-    assert_eq!(
-        out.stdout,
-        "CLASS      TYPE    VERSION  ALIASES                       DESCRIPTION\n\
-         es-source  source  0.1.0    ElasticsearchSourceConnector  Elasticsearch documents\n"
-    );
+    for args in [&["plugins"][..], &["plugins", "list"][..]] {
+        let out = run_at(&fake, args).await;
+        assert_ok(&out);
+        assert_eq!(
+            out.stdout,
+            "CLASS      TYPE    VERSION  PROTOCOL     ALIASES                       LOADED FROM    DESCRIPTION\n\
+             es-source  source  0.1.0    compiled-in  ElasticsearchSourceConnector  (this binary)  Elasticsearch documents\n\
+             faker      source  7.2.1    airbyte                                    /p/faker       Fake users\n\
+             \n\
+             plugin broken in /p/broken failed to load: /p/broken/plugin.json: is not valid JSON\n"
+        );
+    }
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use crate::cluster::configs::ClusterConnector;
 use crate::cluster::fenced::{FencedOffsets, LeasedSink};
 use crate::cluster::positions::{Owner, PositionRecord};
 use crate::cluster::ClusterError;
+use crate::connector_config::CONNECTOR_CLASS;
 use crate::herder::common::{self, RunParts};
 use crate::status::{State, StatusCell};
 use crate::store::{OffsetStore, TargetState};
@@ -246,9 +247,17 @@ impl DistributedHerder {
                 run.map(|r| task_loop::spawn(r, &self.root, paused))
             }
             (Err(errors), _) => {
+                // A plugin installed on some workers only: say so plainly.
+                let class = d.connector.config.get(CONNECTOR_CLASS);
+                let trace = match class {
+                    Some(c) if self.catalog.config_def(c).is_none() => {
+                        format!("plugin {c} is not installed on worker {}", self.engine.me())
+                    }
+                    _ => FieldError::join(&errors),
+                };
                 status.update(|s| {
                     s.state = State::Failed;
-                    s.trace = Some(FieldError::join(&errors));
+                    s.trace = Some(trace);
                 });
                 None
             }

@@ -1,0 +1,381 @@
+//! A task of a plugin connector: runs `read` for its streams from the committed state,
+//! hands on records and states, waits `sync.interval.ms` after each complete sync and
+//! reads again.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use connect_api::{
+    ConnectError, OffsetReader, PartitionProgress, SourcePartition, SourceRecord, SourceTask,
+    TaskContext, TaskProgress,
+};
+use serde_json::Value;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinHandle;
+
+use super::config::{ConfigFile, HostSettings, PluginConfig};
+use super::messages::ConfiguredCatalog;
+use super::read::{global_partition, read, stream_partition, Item, ReadSettings};
+use super::stats::SyncStats;
+use crate::process::{LogFields, PluginCommand};
+
+/// The most records one poll returns.
+const POLL_MAX: usize = 1000;
+/// How long a poll waits for the first record before it returns none.
+const POLL_WAIT: Duration = Duration::from_secs(1);
+/// Items between the reader and the task.
+const CHANNEL: usize = 4096;
+/// Bytes of records read but not yet polled, at least (or one line, if longer).
+const BUDGET_BYTES: usize = 16 * 1024 * 1024;
+/// The connector key naming the topic.
+const TOPIC_KEY: &str = "connect.topicname";
+
+enum Phase {
+    /// Between syncs: the next starts at `next`.
+    Idle { next: Instant },
+    /// A sync is running.
+    Reading {
+        rx: mpsc::Receiver<Item>,
+        reader: JoinHandle<()>,
+        /// The files handed to the process, removed when the sync ends.
+        _files: Vec<ConfigFile>,
+    },
+}
+
+/// One task of a plugin connector.
+pub struct AirbyteTask {
+    cmd: PluginCommand,
+    host: Arc<HostSettings>,
+    config: PluginConfig,
+    catalog: ConfiguredCatalog,
+    connector: String,
+    task_id: u32,
+    topic: Option<String>,
+    offsets: Option<Arc<dyn OffsetReader>>,
+    phase: Phase,
+    stats: Arc<Mutex<SyncStats>>,
+    failed: Option<String>,
+    syncs: u64,
+    last_start_ms: Option<u64>,
+    last_end_ms: Option<u64>,
+    next_ms: Option<u64>,
+}
+
+impl AirbyteTask {
+    /// A task reading `catalog` with `config`.
+    pub fn new(
+        cmd: PluginCommand,
+        host: Arc<HostSettings>,
+        config: PluginConfig,
+        catalog: ConfiguredCatalog,
+    ) -> Self {
+        Self {
+            cmd,
+            host,
+            config,
+            catalog,
+            connector: String::new(),
+            task_id: 0,
+            topic: None,
+            offsets: None,
+            phase: Phase::Idle {
+                next: Instant::now(),
+            },
+            stats: Arc::default(),
+            failed: None,
+            syncs: 0,
+            last_start_ms: None,
+            last_end_ms: None,
+            next_ms: None,
+        }
+    }
+
+    /// The `--state` argument: the committed global state, else every stream's.
+    fn committed_state(&self) -> Result<Option<Value>, ConnectError> {
+        let Some(offsets) = &self.offsets else {
+            return Ok(None);
+        };
+        let state_of = |p: &SourcePartition| -> Result<Option<Value>, ConnectError> {
+            Ok(offsets.offset(p)?.and_then(|o| o.get("state").cloned()))
+        };
+        if let Some(global) = state_of(&global_partition(&self.connector))? {
+            let legacy = matches!(
+                global.get("type").and_then(Value::as_str),
+                None | Some("LEGACY")
+            );
+            return Ok(Some(if legacy {
+                global.get("data").cloned().unwrap_or(Value::Null)
+            } else {
+                Value::Array(vec![global])
+            }));
+        }
+        let mut states = Vec::new();
+        for s in &self.catalog.streams {
+            let p = stream_partition(&s.stream.name, s.stream.namespace.as_deref());
+            if let Some(state) = state_of(&p)? {
+                states.push(state);
+            }
+        }
+        Ok((!states.is_empty()).then_some(Value::Array(states)))
+    }
+
+    fn start_sync(&mut self) -> Result<(), ConnectError> {
+        let fail = |e: String| ConnectError::fatal(format!("plugin {}: {e}", self.cmd.plugin));
+        let config =
+            ConfigFile::write(&self.host.work_dir, "config", &self.config.json).map_err(fail)?;
+        let catalog_json = serde_json::to_value(&self.catalog)
+            .map_err(|e| fail(format!("cannot write the catalog: {e}")))?;
+        let catalog =
+            ConfigFile::write(&self.host.work_dir, "catalog", &catalog_json).map_err(fail)?;
+        let mut args = vec![
+            "read".to_owned(),
+            "--config".to_owned(),
+            config.path_arg(),
+            "--catalog".to_owned(),
+            catalog.path_arg(),
+        ];
+        let mut files = vec![config, catalog];
+        if let Some(state) = self.committed_state()? {
+            let file = ConfigFile::write(&self.host.work_dir, "state", &state).map_err(fail)?;
+            args.extend(["--state".to_owned(), file.path_arg()]);
+            files.push(file);
+        }
+        let settings = Arc::new(ReadSettings {
+            plugin: self.cmd.plugin.clone(),
+            connector: self.connector.clone(),
+            topic: self.topic.clone(),
+            primary_keys: self
+                .catalog
+                .streams
+                .iter()
+                .map(|s| (s.stream.name.clone(), s.primary_key.clone()))
+                .collect(),
+            grace: self.config.grace,
+        });
+        let budget_max = BUDGET_BYTES.max(self.config.max_line + 1);
+        let budget_max = u32::try_from(budget_max).unwrap_or(u32::MAX);
+        let budget = Arc::new(Semaphore::new(budget_max as usize));
+        let (tx, rx) = mpsc::channel(CHANNEL);
+        let cmd = self.cmd.clone();
+        let guard = self.host.guard.clone();
+        let max_line = self.config.max_line;
+        let stats = self.stats.clone();
+        let fields = LogFields {
+            plugin: self.cmd.plugin.clone(),
+            connector: self.connector.clone(),
+            task: Some(self.task_id),
+        };
+        stats.lock().unwrap_or_else(|p| p.into_inner()).new_sync();
+        let reader = tokio::spawn(async move {
+            match cmd.spawn(&args, max_line, guard, fields).await {
+                Ok(running) => read(running, settings, tx, budget, budget_max, stats).await,
+                Err(e) => {
+                    let _ = tx.send(Item::Failed(e.to_string())).await;
+                }
+            }
+        });
+        self.syncs += 1;
+        self.last_start_ms = Some(now_ms());
+        self.next_ms = None;
+        tracing::info!(
+            plugin = %self.cmd.plugin,
+            connector = %self.connector,
+            task = self.task_id,
+            streams = self.catalog.streams.len(),
+            "sync started"
+        );
+        self.phase = Phase::Reading {
+            rx,
+            reader,
+            _files: files,
+        };
+        Ok(())
+    }
+
+    fn sync_done(&mut self) {
+        self.last_end_ms = Some(now_ms());
+        self.next_ms = Some(now_ms() + self.config.sync_interval.as_millis() as u64);
+        tracing::info!(
+            plugin = %self.cmd.plugin,
+            connector = %self.connector,
+            task = self.task_id,
+            next_in_ms = self.config.sync_interval.as_millis() as u64,
+            "sync complete"
+        );
+        self.phase = Phase::Idle {
+            next: Instant::now() + self.config.sync_interval,
+        };
+    }
+
+    /// Ends the running sync: the process group is terminated (SIGTERM, SIGKILL after
+    /// the grace) and waited for. Records read and not yet polled are dropped: the next
+    /// sync starts from the committed state and reads them again.
+    async fn end_sync(&mut self) {
+        let phase = std::mem::replace(
+            &mut self.phase,
+            Phase::Idle {
+                next: Instant::now(),
+            },
+        );
+        if let Phase::Reading { rx, reader, .. } = phase {
+            drop(rx);
+            let wait = self.config.grace + Duration::from_secs(5);
+            if tokio::time::timeout(wait, reader).await.is_err() {
+                tracing::warn!(plugin = %self.cmd.plugin, "the plugin's reader did not end in time");
+            }
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl SourceTask for AirbyteTask {
+    async fn start(&mut self, ctx: TaskContext) -> Result<(), ConnectError> {
+        self.connector = ctx.connector.clone();
+        self.task_id = ctx.task_id;
+        self.topic = ctx
+            .config
+            .get(TOPIC_KEY)
+            .filter(|t| t.contains("${stream}") || t.contains("${namespace}"))
+            .cloned();
+        self.offsets = Some(ctx.offsets.clone());
+        // Fails early when the stored state cannot be read.
+        self.committed_state()?;
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        if let Some(failure) = self.failed.take() {
+            return Err(ConnectError::fatal(failure));
+        }
+        if let Phase::Idle { next } = &self.phase {
+            let next = *next;
+            let now = Instant::now();
+            if now < next {
+                tokio::time::sleep((next - now).min(POLL_WAIT)).await;
+                return Ok(vec![]);
+            }
+            self.start_sync()?;
+        }
+        let Phase::Reading { rx, .. } = &mut self.phase else {
+            return Ok(vec![]);
+        };
+        let mut out = Vec::new();
+        let mut next = match tokio::time::timeout(POLL_WAIT, rx.recv()).await {
+            Err(_) => return Ok(out),
+            Ok(item) => item,
+        };
+        let mut ended = None;
+        while let Some(item) = next.take() {
+            match item {
+                Item::Record(r, _permit) => out.push(r),
+                Item::Done => {
+                    ended = Some(None);
+                    break;
+                }
+                Item::Failed(why) => {
+                    ended = Some(Some(why));
+                    break;
+                }
+            }
+            if out.len() >= POLL_MAX {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if next.is_none() && ended.is_none() && rx.is_closed() && rx.is_empty() {
+            ended = Some(Some(format!(
+                "plugin {}: the sync ended without a word",
+                self.cmd.plugin
+            )));
+        }
+        match ended {
+            Some(None) => self.sync_done(),
+            Some(Some(why)) => {
+                self.end_sync().await;
+                self.failed = Some(why);
+            }
+            None => {}
+        }
+        Ok(out)
+    }
+
+    async fn stop(&mut self) -> Result<(), ConnectError> {
+        self.end_sync().await;
+        Ok(())
+    }
+
+    /// The plugin's process does not wait in a pause: it is terminated, and the sync
+    /// starts again from the committed state when the task resumes.
+    async fn pause(&mut self) -> Result<(), ConnectError> {
+        if matches!(self.phase, Phase::Reading { .. }) {
+            self.end_sync().await;
+            tracing::info!(plugin = %self.cmd.plugin, connector = %self.connector, task = self.task_id, "paused: the plugin's process was stopped; the sync restarts from the committed state on resume");
+        }
+        Ok(())
+    }
+
+    fn progress(&self) -> TaskProgress {
+        let stats = self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut progress = TaskProgress::default();
+        for s in &self.catalog.streams {
+            let name = &s.stream.name;
+            let mut p = PartitionProgress::new(
+                stream_partition(name, s.stream.namespace.as_deref()),
+                format!(
+                    "{name} ({})",
+                    serde_json::to_value(s.sync_mode)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            );
+            if let Some(st) = stats.streams.get(name) {
+                p.remaining = st.estimate.map(|e| e.saturating_sub(st.records));
+                p.problem = st
+                    .status
+                    .as_deref()
+                    .filter(|s| *s == "INCOMPLETE")
+                    .map(|_| "the plugin reports the stream INCOMPLETE".to_owned());
+                progress
+                    .counters
+                    .insert(format!("records_{}", metric_name(name)), st.records);
+            }
+            progress.partitions.push(p);
+        }
+        let c = &mut progress.counters;
+        c.insert("syncs".into(), self.syncs);
+        c.insert("plugin_other_lines".into(), stats.other_lines);
+        c.insert("state_count_mismatches".into(), stats.count_mismatches);
+        for (k, v) in [
+            ("last_sync_start_ms", self.last_start_ms),
+            ("last_sync_end_ms", self.last_end_ms),
+            ("next_sync_ms", self.next_ms),
+        ] {
+            if let Some(v) = v {
+                c.insert(k.into(), v);
+            }
+        }
+        progress
+    }
+}
+
+/// A stream name as part of a metric name: `snake_case` letters and digits.
+fn metric_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,386 @@
+//! The plugin host against a real child process: `tests/plugins/scripted`, a small
+//! Airbyte source in Python whose config chooses how it misbehaves. No RocketMQ here:
+//! the task is driven directly, with an in-memory offset store standing in for the
+//! runtime's (the runtime's own path is covered by the end-to-end tests).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use connect_api::{
+    ConfigMap, ConnectError, ErasedSourceConnector, OffsetReader, SourceOffset, SourcePartition,
+    SourceRecord, SourceTask, TaskContext,
+};
+use connect_plugins::airbyte::config::HostSettings;
+use connect_plugins::host::{load, Plugins};
+
+fn plugin_paths() -> Vec<PathBuf> {
+    vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/plugins")]
+}
+
+async fn scripted(work: &tempfile::TempDir) -> Arc<dyn ErasedSourceConnector> {
+    let host = Arc::new(HostSettings {
+        work_dir: work.path().join("plugins"),
+        spec_timeout: Duration::from_secs(60),
+        call_timeout: Duration::from_secs(60),
+        guard: None,
+    });
+    let Plugins { loaded, broken } = load(&plugin_paths(), &["es-source".into()], host)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(broken.is_empty(), "{broken:?}");
+    loaded
+        .into_iter()
+        .find(|l| l.connector.info().name == "scripted")
+        .map(|l| l.connector)
+        .unwrap_or_else(|| panic!("the scripted plugin is found"))
+}
+
+fn config(pairs: &[(&str, &str)]) -> ConfigMap {
+    let mut c: ConfigMap = [
+        ("connector.class", "scripted"),
+        ("connect.topicname", "t-${stream}"),
+        ("plugin.shutdown.grace.ms", "1000"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (k, v) in pairs {
+        c.insert((*k).to_owned(), (*v).to_owned());
+    }
+    c
+}
+
+/// Committed offsets, as the runtime's store would hold them.
+#[derive(Default)]
+struct Offsets(Mutex<HashMap<SourcePartition, SourceOffset>>);
+
+impl OffsetReader for Offsets {
+    fn offset(&self, p: &SourcePartition) -> Result<Option<SourceOffset>, ConnectError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(p)
+            .cloned())
+    }
+}
+
+impl Offsets {
+    /// Commits every record's offset, as the runtime does once they are acknowledged.
+    fn commit(&self, records: &[SourceRecord]) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for r in records {
+            if let Some(o) = &r.offset {
+                m.insert(r.partition.clone(), o.clone());
+            }
+        }
+    }
+}
+
+struct Task {
+    task: Box<dyn SourceTask>,
+}
+
+async fn task(
+    plugin: &Arc<dyn ErasedSourceConnector>,
+    config: &ConfigMap,
+    offsets: Arc<Offsets>,
+) -> Task {
+    let parsed = plugin.parse(config).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut configs = plugin
+        .task_configs(&parsed, 1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(configs.len(), 1);
+    let tc = configs.remove(0);
+    let mut task = plugin
+        .create_task(&tc)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    task.start(TaskContext {
+        connector: "c1".into(),
+        task_id: 0,
+        config: tc,
+        offsets,
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    Task { task }
+}
+
+/// Polls until `done` says so or the task fails; returns the records and the failure.
+async fn poll_until(
+    t: &mut Task,
+    done: impl Fn(&[SourceRecord]) -> bool,
+) -> (Vec<SourceRecord>, Option<String>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut all = Vec::new();
+    while Instant::now() < deadline {
+        match t.task.poll().await {
+            Ok(r) => all.extend(r),
+            Err(e) => return (all, Some(e.to_string())),
+        }
+        if done(&all) {
+            return (all, None);
+        }
+    }
+    panic!("no end within 60 s; {} records", all.len());
+}
+
+fn ids(records: &[SourceRecord], stream: &str) -> Vec<u64> {
+    records
+        .iter()
+        .filter(|r| !r.is_offset_only() && r.tags.as_deref() == Some(stream))
+        .filter_map(|r| match &r.value {
+            connect_api::RecordValue::RawJson(b) => serde_json::from_slice::<serde_json::Value>(b)
+                .ok()
+                .and_then(|v| v["id"].as_u64()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The cursor of a state (an offset-only record).
+fn cursor_of(r: &SourceRecord) -> Option<u64> {
+    if !r.is_offset_only() {
+        return None;
+    }
+    r.offset
+        .as_ref()?
+        .get("state")?
+        .pointer("/stream/stream_state/cursor")?
+        .as_u64()
+}
+
+fn last_cursor(records: &[SourceRecord], stream: &str) -> Option<u64> {
+    records
+        .iter()
+        .filter(|r| r.partition.get("stream").and_then(|s| s.as_str()) == Some(stream))
+        .filter_map(cursor_of)
+        .last()
+}
+
+/// Whether a state of `stream` at `cursor` was handed on.
+fn saw_cursor(records: &[SourceRecord], stream: &str, cursor: u64) -> bool {
+    records
+        .iter()
+        .filter(|r| r.partition.get("stream").and_then(|s| s.as_str()) == Some(stream))
+        .any(|r| cursor_of(r) == Some(cursor))
+}
+
+#[tokio::test]
+async fn a_sync_emits_every_record_with_its_topic_key_and_tag_and_states_as_offset_only_records() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let offsets = Arc::new(Offsets::default());
+    let mut t = task(
+        &plugin,
+        &config(&[("count", "25"), ("state_every", "10")]),
+        offsets,
+    )
+    .await;
+    let (records, failure) = poll_until(&mut t, |r| last_cursor(r, "beta") == Some(25)).await;
+    assert_eq!(failure, None);
+    assert_eq!(ids(&records, "alpha"), (1..=25).collect::<Vec<_>>());
+    assert_eq!(ids(&records, "beta"), (1..=25).collect::<Vec<_>>());
+    let first = records.iter().find(|r| !r.is_offset_only());
+    let first = first.unwrap_or_else(|| panic!("a record"));
+    assert_eq!(first.topic.as_deref(), Some("t-alpha"));
+    assert_eq!(first.key.as_deref(), Some("alpha/1"));
+    assert!(first.offset.is_none(), "records carry no offset; states do");
+    let states: Vec<_> = records.iter().filter(|r| r.is_offset_only()).collect();
+    assert_eq!(states.len(), 6, "10, 20, 25 for each stream");
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_new_task_reads_on_from_the_committed_state() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let offsets = Arc::new(Offsets::default());
+    let cfg = config(&[
+        ("count", "30"),
+        ("state_every", "10"),
+        ("stream_names", "alpha"),
+    ]);
+    let mut t = task(&plugin, &cfg, offsets.clone()).await;
+    let (records, _) = poll_until(&mut t, |r| saw_cursor(r, "alpha", 20)).await;
+    // As if everything up to the state at 20 was acknowledged and committed.
+    let upto: Vec<SourceRecord> = records
+        .iter()
+        .filter(|r| cursor_of(r).is_some_and(|c| c <= 20))
+        .cloned()
+        .collect();
+    offsets.commit(&upto);
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut t = task(&plugin, &cfg, offsets).await;
+    let (records, failure) = poll_until(&mut t, |r| last_cursor(r, "alpha") == Some(30)).await;
+    assert_eq!(failure, None);
+    assert_eq!(ids(&records, "alpha"), (21..=30).collect::<Vec<_>>());
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_crash_mid_sync_fails_the_task_with_the_exit_code_and_the_last_stderr_lines() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let mut t = task(
+        &plugin,
+        &config(&[("count", "50"), ("crash_after", "15")]),
+        Arc::default(),
+    )
+    .await;
+    let (records, failure) = poll_until(&mut t, |_| false).await;
+    let failure = failure.unwrap_or_default();
+    assert!(
+        failure.contains("plugin scripted: `read` exited with code 3"),
+        "{failure}"
+    );
+    assert!(failure.contains("crashing on purpose"), "{failure}");
+    assert_eq!(ids(&records, "alpha").len(), 15);
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn lines_that_are_not_messages_and_unknown_message_types_are_counted_not_fatal() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let mut t = task(
+        &plugin,
+        &config(&[("count", "9"), ("noise", "true"), ("stream_names", "alpha")]),
+        Arc::default(),
+    )
+    .await;
+    let (records, failure) = poll_until(&mut t, |r| last_cursor(r, "alpha") == Some(9)).await;
+    assert_eq!(failure, None);
+    assert_eq!(ids(&records, "alpha").len(), 9);
+    let progress = t.task.progress();
+    assert_eq!(progress.counters.get("plugin_other_lines"), Some(&6));
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_line_longer_than_the_limit_fails_the_task_naming_the_plugin_and_the_line() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let mut t = task(
+        &plugin,
+        &config(&[
+            ("count", "20"),
+            ("long_line_at", "5"),
+            ("stream_names", "alpha"),
+        ]),
+        Arc::default(),
+    )
+    .await;
+    let (records, failure) = poll_until(&mut t, |_| false).await;
+    let failure = failure.unwrap_or_default();
+    assert!(
+        failure.contains("plugin scripted: line 7 of its output is longer than 4194304 bytes"),
+        "{failure}"
+    );
+    assert!(ids(&records, "alpha").len() <= 5);
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_plugin_that_ignores_sigterm_is_killed_once_the_grace_has_passed() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let mut t = task(
+        &plugin,
+        &config(&[
+            ("count", "5"),
+            ("ignore_sigterm", "true"),
+            ("stream_names", "alpha"),
+        ]),
+        Arc::default(),
+    )
+    .await;
+    let _ = poll_until(&mut t, |r| last_cursor(r, "alpha") == Some(5)).await;
+    let started = Instant::now();
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    let took = started.elapsed();
+    // The grace is 1 s; stop returns once the process is gone.
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
+#[tokio::test]
+async fn states_without_records_are_handed_on_as_offset_only_records() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let mut t = task(
+        &plugin,
+        &config(&[
+            ("count", "5"),
+            ("states_only", "3"),
+            ("stream_names", "alpha"),
+        ]),
+        Arc::default(),
+    )
+    .await;
+    let (records, failure) = poll_until(&mut t, |r| r.len() == 3).await;
+    assert_eq!(failure, None);
+    assert!(records.iter().all(|r| r.is_offset_only()));
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_traced_error_fails_the_task_with_its_message_and_failure_type() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let mut t = task(
+        &plugin,
+        &config(&[("count", "5"), ("trace_error", "the API key was revoked")]),
+        Arc::default(),
+    )
+    .await;
+    let (_, failure) = poll_until(&mut t, |_| false).await;
+    let failure = failure.unwrap_or_default();
+    assert!(
+        failure.contains("the API key was revoked (config_error)"),
+        "{failure}"
+    );
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn validation_names_the_key_of_a_bad_value_a_failed_check_and_an_unknown_stream() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let errors = |e: Vec<connect_api::FieldError>| -> BTreeMap<String, String> {
+        e.into_iter().map(|e| (e.field, e.message)).collect()
+    };
+    let e = errors(
+        plugin
+            .parse_and_validate(&config(&[("count", "abc")]))
+            .await,
+    );
+    assert!(e["count"].contains("whole number"), "{e:?}");
+    let e = errors(plugin.parse_and_validate(&config(&[("count", "0")])).await);
+    assert!(e["count"].contains("minimum"), "{e:?}");
+    let e = errors(plugin.parse_and_validate(&config(&[])).await);
+    assert!(e.contains_key("count"), "{e:?}");
+    let e = errors(
+        plugin
+            .parse_and_validate(&config(&[("count", "1"), ("check_fails", "true")]))
+            .await,
+    );
+    assert!(
+        e["connection"].contains("the scripted source refuses this config"),
+        "{e:?}"
+    );
+    let e = errors(
+        plugin
+            .parse_and_validate(&config(&[("count", "1"), ("streams", "alpha,gamma")]))
+            .await,
+    );
+    assert_eq!(
+        e["streams"],
+        "unknown stream \"gamma\"; the plugin's streams are: alpha, beta"
+    );
+    assert!(errors(plugin.parse_and_validate(&config(&[("count", "1")])).await).is_empty());
+}

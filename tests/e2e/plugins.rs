@@ -1,0 +1,345 @@
+//! End-to-end: connectors found under `pluginPaths`, run as child processes speaking the
+//! Airbyte protocol, into a real Apache RocketMQ (started by
+//! `distribution/bin/rmq-services`; run by `tests/run`; plain `cargo test` skips them).
+//! The plugin is `tests/plugins/scripted`, a small Airbyte source in Python.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use connect_testkit::topic::KeyCounter;
+use connect_testkit::worker::WorkerProcess;
+use connect_testkit::{eventually, unique_name};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(300);
+
+fn plugin_conf() -> String {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins");
+    format!("pluginPaths={}\n", dir.display())
+}
+
+/// `method path` with a JSON body (or none) → (status, JSON body).
+async fn send(w: &WorkerProcess, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let body = body
+        .map(|b| serde_json::to_vec(&b).unwrap())
+        .unwrap_or_default();
+    w.send_raw(method, path, &body).await.unwrap()
+}
+
+fn ids(stream: &str, n: u64) -> HashSet<String> {
+    (1..=n).map(|i| format!("{stream}/{i}")).collect()
+}
+
+/// The pids of the processes whose command line holds `needle`.
+fn processes_with(needle: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    String::from_utf8_lossy(&c)
+                        .replace('\0', " ")
+                        .contains(needle)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs a real RocketMQ: run tests/run"]
+async fn a_plugin_streams_each_stream_into_its_own_topic_and_survives_kill_9_losing_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique_name("plug");
+    let connector = unique_name("scripted");
+    let config = json!({
+        "connector.class": "scripted",
+        "connect.topicname": format!("{base}-${{stream}}"),
+        "count": "3000",
+        "state_every": "100",
+        "slow_ms": "5",
+        "stream_names": "alpha,beta",
+        "sync.interval.ms": "600000",
+        // A secret (airbyte_secret in the plugin's spec): never shown.
+        "token": format!("secret-{base}"),
+    });
+    let alpha = KeyCounter::start(&format!("{base}-alpha")).await.unwrap();
+    let beta = KeyCounter::start(&format!("{base}-beta")).await.unwrap();
+    let mut w = WorkerProcess::start_with(
+        dir.path(),
+        "plugins-1",
+        &[(connector.clone(), config)],
+        &plugin_conf(),
+        &[],
+    )
+    .await
+    .unwrap();
+
+    let (code, plugins) = w.get("/connector-plugins").await.unwrap();
+    assert_eq!(code, 200);
+    let scripted = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["class"] == "scripted")
+        .cloned()
+        .unwrap_or_else(|| panic!("scripted is listed: {plugins}"));
+    assert_eq!(scripted["protocol"], "airbyte");
+    assert_eq!(scripted["version"], "1.0.0");
+
+    // Mid-sync (a sync takes at least 30 s): some records were sent, not all.
+    eventually(WAIT, "the first records sent", || async {
+        Ok((w.task_sum(&connector, "records_sent").await? > 200).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", w.log_tail(80)));
+    let children = w.dir().join("store").join("plugins").display().to_string();
+    assert!(
+        !processes_with(&children).is_empty(),
+        "the plugin runs with {children}: {:?}\n{}",
+        processes_with("source.py"),
+        w.log_tail(40)
+    );
+    w.kill9().await.unwrap();
+    // The guard terminates the plugin's process group once the worker is gone.
+    eventually(
+        Duration::from_secs(30),
+        "the plugin of the killed worker gone",
+        || async { Ok(processes_with(&children).is_empty().then_some(())) },
+    )
+    .await
+    .unwrap();
+    w.restart().await.unwrap();
+
+    let a = alpha.wait_for(&ids("alpha", 3000), WAIT).await;
+    let b = beta.wait_for(&ids("beta", 3000), WAIT).await;
+    let (a, b) = match (a, b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => panic!("{a:?} {b:?}\n{}", w.log_tail(80)),
+    };
+    // At least once: duplicates are at most what came after the last committed state
+    // (a state every 100 records per stream, plus what was in flight).
+    assert!(a.duplicates <= 1_000, "{a:?}");
+    assert!(b.duplicates <= 1_000, "{b:?}");
+
+    // Status says how the streams are read.
+    let (_, status) = w
+        .get(&format!("/connectors/{connector}/status"))
+        .await
+        .unwrap();
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+
+    // The secret never shows in the config returned.
+    let (_, shown) = w.get(&format!("/connectors/{connector}")).await.unwrap();
+    assert!(
+        !shown.to_string().contains(&format!("secret-{base}")),
+        "{shown}"
+    );
+    w.terminate(Duration::from_secs(60)).await.unwrap();
+    alpha.stop().await;
+    beta.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs a real RocketMQ: run tests/run"]
+async fn pausing_stops_the_plugin_process_and_resuming_reads_on_from_the_committed_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique_name("plugpause");
+    let connector = unique_name("scripted");
+    let marker = dir.path().join("unused-marker");
+    let config = json!({
+        "connector.class": "scripted",
+        "connect.topicname": format!("{base}-${{stream}}"),
+        "count": "2000",
+        "state_every": "50",
+        "slow_ms": "10",
+        "stream_names": "alpha",
+        "plugin.shutdown.grace.ms": "2000",
+        "marker_file": marker.display().to_string(),
+    });
+    let alpha = KeyCounter::start(&format!("{base}-alpha")).await.unwrap();
+    let w = WorkerProcess::start_with(
+        dir.path(),
+        "plugins-2",
+        &[(connector.clone(), config)],
+        &plugin_conf(),
+        &[],
+    )
+    .await
+    .unwrap();
+    eventually(WAIT, "records flowing", || async {
+        Ok((w.task_sum(&connector, "records_sent").await? > 100).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", w.log_tail(80)));
+    let config_dir = w.dir().join("store").join("plugins");
+    assert!(
+        !processes_with(&config_dir.display().to_string()).is_empty(),
+        "the plugin runs"
+    );
+    let (code, body) = send(&w, "PUT", &format!("/connectors/{connector}/pause"), None).await;
+    assert!(code == 202 || code == 200, "{code} {body}");
+    // The child is gone within the grace (2 s), plus the time the pause takes.
+    eventually(
+        Duration::from_secs(15),
+        "the plugin process gone",
+        || async {
+            Ok(processes_with(&config_dir.display().to_string())
+                .is_empty()
+                .then_some(()))
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", w.log_tail(80)));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let flat = alpha.total();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(alpha.total(), flat, "nothing is produced while paused");
+    let (code, body) = send(&w, "PUT", &format!("/connectors/{connector}/resume"), None).await;
+    assert!(code == 202 || code == 200, "{code} {body}");
+    let d = alpha.wait_for(&ids("alpha", 2000), WAIT).await;
+    let d = d.unwrap_or_else(|e| panic!("{e:#}\n{}", w.log_tail(80)));
+    assert!(d.duplicates <= 500, "{d:?}");
+    alpha.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs a real RocketMQ: run tests/run"]
+async fn bad_plugin_configs_are_a_400_naming_the_key_and_a_crashing_plugin_is_restarted_without_loss(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique_name("plugbad");
+    let w = WorkerProcess::start_with(dir.path(), "plugins-3", &[], &plugin_conf(), &[])
+        .await
+        .unwrap();
+    let bad = json!({"connector.class": "scripted", "connect.topicname": format!("{base}-${{stream}}"), "count": "abc"});
+    let (code, body) = send(
+        &w,
+        "PUT",
+        &format!("/connectors/{base}-bad/config"),
+        Some(bad),
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.to_string().contains("count"), "{body}");
+    let unknown = json!({"connector.class": "scripted", "connect.topicname": format!("{base}-${{stream}}"), "count": "5", "streams": "alpha,gamma"});
+    let (code, body) = send(
+        &w,
+        "PUT",
+        &format!("/connectors/{base}-unknown/config"),
+        Some(unknown),
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.to_string().contains("gamma"), "{body}");
+
+    // Crashes once after 700 records (the marker file remembers), is restarted with
+    // back-off, reads on from the committed state.
+    let marker = dir.path().join("crash-marker");
+    let alpha = KeyCounter::start(&format!("{base}-alpha")).await.unwrap();
+    let crashing = json!({
+        "connector.class": "scripted",
+        "connect.topicname": format!("{base}-${{stream}}"),
+        "count": "1500",
+        "state_every": "100",
+        "stream_names": "alpha",
+        "crash_after": "700",
+        "marker_file": marker.display().to_string(),
+    });
+    let (code, body) = send(
+        &w,
+        "PUT",
+        &format!("/connectors/{base}-crash/config"),
+        Some(crashing),
+    )
+    .await;
+    assert!(code == 201 || code == 200, "{code} {body}");
+    let d = alpha.wait_for(&ids("alpha", 1500), WAIT).await;
+    let d = d.unwrap_or_else(|e| panic!("{e:#}\n{}", w.log_tail(80)));
+    assert!(d.duplicates <= 200, "{d:?}");
+    assert!(marker.exists(), "it did crash");
+    alpha.stop().await;
+}
+
+/// faker 7.2.1 with `count=5000, records_per_slice=250, always_updated=false`: 100
+/// products (a fixed list), 5000 users and 5000 purchases, each with ids from 1.
+const FAKER_PRODUCTS: u64 = 100;
+const FAKER_PURCHASES: u64 = 5000;
+
+/// The plugin path `tests/run` installs `airbyte-source-faker==7.2.1` into (with
+/// `rmq-connect plugins install-pypi`), cached outside the repository.
+fn faker_conf() -> String {
+    let dir = std::env::var("RMQ_TEST_PLUGIN_PATH").unwrap_or_else(|_| {
+        panic!("RMQ_TEST_PLUGIN_PATH is not set: tests/run installs faker there")
+    });
+    format!("pluginPaths={dir}\n")
+}
+
+#[tokio::test]
+#[ignore = "needs a real RocketMQ and faker from PyPI: run tests/run"]
+async fn faker_from_pypi_streams_users_products_and_purchases_into_three_topics_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique_name("faker");
+    let connector = unique_name("faker");
+    let config = json!({
+        "connector.class": "faker",
+        "connect.topicname": format!("{base}-${{stream}}"),
+        "count": "5000",
+        "records_per_slice": "250",
+        "always_updated": "false",
+        "seed": "42",
+        "parallelism": "1",
+        "sync.interval.ms": "600000",
+    });
+    let counters = [
+        (
+            "users",
+            KeyCounter::start(&format!("{base}-users")).await.unwrap(),
+        ),
+        (
+            "products",
+            KeyCounter::start(&format!("{base}-products"))
+                .await
+                .unwrap(),
+        ),
+        (
+            "purchases",
+            KeyCounter::start(&format!("{base}-purchases"))
+                .await
+                .unwrap(),
+        ),
+    ];
+    let w = WorkerProcess::start_with(
+        dir.path(),
+        "faker-1",
+        &[(connector.clone(), config)],
+        &faker_conf(),
+        &[],
+    )
+    .await
+    .unwrap();
+    for (stream, n) in [
+        ("users", 5000),
+        ("products", FAKER_PRODUCTS),
+        ("purchases", FAKER_PURCHASES),
+    ] {
+        let counter = &counters.iter().find(|(s, _)| *s == stream).unwrap().1;
+        let d = counter.wait_for(&ids(stream, n), WAIT).await;
+        let d = d.unwrap_or_else(|e| panic!("{stream}: {e:#}\n{}", w.log_tail(80)));
+        assert_eq!(d.duplicates, 0, "{stream}: {d:?}");
+        assert_eq!(
+            counter.distinct() as u64,
+            n,
+            "{stream}: nothing more than the ids"
+        );
+    }
+    for (_, c) in counters {
+        c.stop().await;
+    }
+}
