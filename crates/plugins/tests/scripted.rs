@@ -110,6 +110,15 @@ async fn task(
     Task { task }
 }
 
+/// A task of the scripted plugin with `pairs`, no offsets committed yet; the directory
+/// holds its files until dropped.
+async fn started(pairs: &[(&str, &str)]) -> (tempfile::TempDir, Task) {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let t = task(&plugin, &config(pairs), Arc::default()).await;
+    (work, t)
+}
+
 /// Polls until `done` says so or the task fails; returns the records and the failure.
 async fn poll_until(
     t: &mut Task,
@@ -224,14 +233,7 @@ async fn a_new_task_reads_on_from_the_committed_state() {
 
 #[tokio::test]
 async fn a_crash_mid_sync_fails_the_task_with_the_exit_code_and_the_last_stderr_lines() {
-    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let plugin = scripted(&work).await;
-    let mut t = task(
-        &plugin,
-        &config(&[("count", "50"), ("crash_after", "15")]),
-        Arc::default(),
-    )
-    .await;
+    let (_work, mut t) = started(&[("count", "50"), ("crash_after", "15")]).await;
     let (records, failure) = poll_until(&mut t, |_| false).await;
     let failure = failure.unwrap_or_default();
     assert!(
@@ -245,14 +247,8 @@ async fn a_crash_mid_sync_fails_the_task_with_the_exit_code_and_the_last_stderr_
 
 #[tokio::test]
 async fn lines_that_are_not_messages_and_unknown_message_types_are_counted_not_fatal() {
-    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let plugin = scripted(&work).await;
-    let mut t = task(
-        &plugin,
-        &config(&[("count", "9"), ("noise", "true"), ("stream_names", "alpha")]),
-        Arc::default(),
-    )
-    .await;
+    let (_work, mut t) =
+        started(&[("count", "9"), ("noise", "true"), ("stream_names", "alpha")]).await;
     let (records, failure) = poll_until(&mut t, |r| last_cursor(r, "alpha") == Some(9)).await;
     assert_eq!(failure, None);
     assert_eq!(ids(&records, "alpha").len(), 9);
@@ -263,17 +259,11 @@ async fn lines_that_are_not_messages_and_unknown_message_types_are_counted_not_f
 
 #[tokio::test]
 async fn a_line_longer_than_the_limit_fails_the_task_naming_the_plugin_and_the_line() {
-    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let plugin = scripted(&work).await;
-    let mut t = task(
-        &plugin,
-        &config(&[
-            ("count", "20"),
-            ("long_line_at", "5"),
-            ("stream_names", "alpha"),
-        ]),
-        Arc::default(),
-    )
+    let (_work, mut t) = started(&[
+        ("count", "20"),
+        ("long_line_at", "5"),
+        ("stream_names", "alpha"),
+    ])
     .await;
     let (records, failure) = poll_until(&mut t, |_| false).await;
     let failure = failure.unwrap_or_default();
@@ -287,17 +277,11 @@ async fn a_line_longer_than_the_limit_fails_the_task_naming_the_plugin_and_the_l
 
 #[tokio::test]
 async fn a_plugin_that_ignores_sigterm_is_killed_once_the_grace_has_passed() {
-    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let plugin = scripted(&work).await;
-    let mut t = task(
-        &plugin,
-        &config(&[
-            ("count", "5"),
-            ("ignore_sigterm", "true"),
-            ("stream_names", "alpha"),
-        ]),
-        Arc::default(),
-    )
+    let (_work, mut t) = started(&[
+        ("count", "5"),
+        ("ignore_sigterm", "true"),
+        ("stream_names", "alpha"),
+    ])
     .await;
     let _ = poll_until(&mut t, |r| last_cursor(r, "alpha") == Some(5)).await;
     let started = Instant::now();
@@ -310,17 +294,11 @@ async fn a_plugin_that_ignores_sigterm_is_killed_once_the_grace_has_passed() {
 
 #[tokio::test]
 async fn states_without_records_are_handed_on_as_offset_only_records() {
-    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let plugin = scripted(&work).await;
-    let mut t = task(
-        &plugin,
-        &config(&[
-            ("count", "5"),
-            ("states_only", "3"),
-            ("stream_names", "alpha"),
-        ]),
-        Arc::default(),
-    )
+    let (_work, mut t) = started(&[
+        ("count", "5"),
+        ("states_only", "3"),
+        ("stream_names", "alpha"),
+    ])
     .await;
     let (records, failure) = poll_until(&mut t, |r| r.len() == 3).await;
     assert_eq!(failure, None);
@@ -330,14 +308,8 @@ async fn states_without_records_are_handed_on_as_offset_only_records() {
 
 #[tokio::test]
 async fn a_traced_error_fails_the_task_with_its_message_and_failure_type() {
-    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let plugin = scripted(&work).await;
-    let mut t = task(
-        &plugin,
-        &config(&[("count", "5"), ("trace_error", "the API key was revoked")]),
-        Arc::default(),
-    )
-    .await;
+    let (_work, mut t) =
+        started(&[("count", "5"), ("trace_error", "the API key was revoked")]).await;
     let (_, failure) = poll_until(&mut t, |_| false).await;
     let failure = failure.unwrap_or_default();
     assert!(
