@@ -166,8 +166,8 @@ pub enum PluginsAction {
         conn: Conn,
     },
     /// Install an Airbyte source from PyPI into a plugin path: a virtual environment
-    /// with the package in <dir>/<name>, checked by running its `spec`, and its
-    /// plugin.json. Workers whose pluginPaths include <dir> load it when they start.
+    /// with the package in DIR/NAME, checked by running its `spec`, and its
+    /// plugin.json. Workers whose pluginPaths include DIR load it when they start.
     InstallPypi {
         /// The package, with an optional exact version: airbyte-source-faker==7.2.1.
         requirement: String,

@@ -4,8 +4,9 @@
 //! error (naming the field where there is one) instead of a framework default.
 //!
 //! Every route is declared once, by its handler's `#[utoipa::path]`, and registered with
-//! `utoipa_axum::routes!` in [`api_routes`]: the axum router and the OpenAPI document
-//! served at `GET /openapi.json` ([`openapi::openapi`]) come from the same declarations.
+//! `utoipa_axum::routes!` in `routes::api_routes`: the axum router and the OpenAPI
+//! document served at `GET /openapi.json` ([`openapi()`]) come from the same
+//! declarations.
 
 pub mod auth;
 mod body;

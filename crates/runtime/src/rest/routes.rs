@@ -55,7 +55,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(compat::allocated_tasks))
 }
 
-/// The whole document: [`api_routes`] with the auth layer's part added.
+/// The whole document: every route's declaration with the auth layer's part added.
 pub fn openapi() -> OpenApi {
     let mut doc = api_routes().into_openapi();
     let components = doc
