@@ -343,3 +343,74 @@ async fn faker_from_pypi_streams_users_products_and_purchases_into_three_topics_
         c.stop().await;
     }
 }
+
+#[tokio::test]
+#[ignore = "needs a real RocketMQ: run tests/run"]
+async fn in_a_cluster_kill_9_of_the_worker_running_a_plugin_task_moves_it_and_nothing_is_lost() {
+    use connect_testkit::cluster::ClusterConf;
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = ClusterConf::unique("cplug");
+    let mut workers = Vec::new();
+    for i in 0..2 {
+        let w = WorkerProcess::start_distributed(
+            &dir.path().join(format!("w{i}")),
+            &format!("w{i}"),
+            &cluster,
+            &plugin_conf(),
+        )
+        .await
+        .unwrap();
+        workers.push(w);
+    }
+    let base = unique_name("cplug");
+    let connector = unique_name("scripted");
+    let alpha = KeyCounter::start(&format!("{base}-alpha")).await.unwrap();
+    let create = json!({"name": connector, "config": {
+        "connector.class": "scripted",
+        "connect.topicname": format!("{base}-${{stream}}"),
+        "count": "3000",
+        "state_every": "100",
+        "slow_ms": "5",
+        "stream_names": "alpha",
+        "sync.interval.ms": "600000",
+    }});
+    let (code, body) = send(&workers[0], "POST", "/connectors", Some(create)).await;
+    assert_eq!(code, 201, "{body}");
+    // Mid-sync (at least 15 s long): find the worker running the task.
+    let runner = eventually(WAIT, "the task running and sending", || async {
+        let (_, status) = workers[0]
+            .get(&format!("/connectors/{connector}/status"))
+            .await?;
+        let task = &status["tasks"][0];
+        let sent = workers[0].task_sum(&connector, "records_sent").await?;
+        Ok((task["state"] == "RUNNING" && sent > 200)
+            .then(|| task["worker_id"].as_str().unwrap_or("").to_owned()))
+    })
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e:#}\n{}\n{}",
+            workers[0].log_tail(60),
+            workers[1].log_tail(60)
+        )
+    });
+    let victim = workers
+        .iter()
+        .position(|w| w.worker_id() == runner)
+        .unwrap();
+    workers[victim].kill9().await.unwrap();
+    let survivor = &workers[1 - victim];
+    let d = alpha.wait_for(&ids("alpha", 3000), WAIT).await;
+    let d = d.unwrap_or_else(|e| panic!("{e:#}\n{}", survivor.log_tail(80)));
+    assert!(d.duplicates <= 1_000, "{d:?}");
+    let (_, status) = survivor
+        .get(&format!("/connectors/{connector}/status"))
+        .await
+        .unwrap();
+    assert_eq!(
+        status["tasks"][0]["worker_id"],
+        survivor.worker_id(),
+        "{status}"
+    );
+    alpha.stop().await;
+}

@@ -284,6 +284,9 @@ async fn a_plugin_that_ignores_sigterm_is_killed_once_the_grace_has_passed() {
     ])
     .await;
     let _ = poll_until(&mut t, |r| last_cursor(r, "alpha") == Some(5)).await;
+    // While its process runs, the task shows its memory.
+    let rss = t.task.progress().counters.get("plugin_rss_bytes").copied();
+    assert!(rss.is_some_and(|b| b > 1024 * 1024), "{rss:?}");
     let started = Instant::now();
     t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
     let took = started.elapsed();

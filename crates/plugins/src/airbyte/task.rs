@@ -2,6 +2,7 @@
 //! hands on records and states, waits `sync.interval.ms` after each complete sync and
 //! reads again.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +56,8 @@ pub struct AirbyteTask {
     offsets: Option<Arc<dyn OffsetReader>>,
     phase: Phase,
     stats: Arc<Mutex<SyncStats>>,
+    /// The process id of the running `read` (0: none).
+    child_pid: Arc<AtomicU32>,
     failed: Option<String>,
     syncs: u64,
     last_start_ms: Option<u64>,
@@ -83,6 +86,7 @@ impl AirbyteTask {
                 next: Instant::now(),
             },
             stats: Arc::default(),
+            child_pid: Arc::default(),
             failed: None,
             syncs: 0,
             last_start_ms: None,
@@ -167,9 +171,14 @@ impl AirbyteTask {
             task: Some(self.task_id),
         };
         stats.lock().unwrap_or_else(|p| p.into_inner()).new_sync();
+        let child_pid = self.child_pid.clone();
         let reader = tokio::spawn(async move {
             match cmd.spawn(&args, max_line, guard, fields).await {
-                Ok(running) => read(running, settings, tx, budget, budget_max, stats).await,
+                Ok(running) => {
+                    child_pid.store(running.pid().unwrap_or(0), Ordering::Relaxed);
+                    read(running, settings, tx, budget, budget_max, stats).await;
+                    child_pid.store(0, Ordering::Relaxed);
+                }
                 Err(e) => {
                     let _ = tx.send(Item::Failed(e.to_string())).await;
                 }
@@ -352,6 +361,9 @@ impl SourceTask for AirbyteTask {
         }
         let c = &mut progress.counters;
         c.insert("syncs".into(), self.syncs);
+        if let Some(rss) = rss_bytes(self.child_pid.load(Ordering::Relaxed)) {
+            c.insert("plugin_rss_bytes".into(), rss);
+        }
         c.insert("plugin_other_lines".into(), stats.other_lines);
         c.insert("state_count_mismatches".into(), stats.count_mismatches);
         for (k, v) in [
@@ -365,6 +377,23 @@ impl SourceTask for AirbyteTask {
         }
         progress
     }
+}
+
+/// The resident memory of process `pid` (0: none), from `/proc/<pid>/status`.
+fn rss_bytes(pid: u32) -> Option<u64> {
+    if pid == 0 {
+        return None;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// A stream name as part of a metric name: `snake_case` letters and digits.
