@@ -59,6 +59,25 @@ impl std::fmt::Display for FieldError {
     }
 }
 
+/// The keys of a connector's config that belong to the runtime, not to the connector
+/// (`connector.class`, `max.tasks`, `connect.topicname`, `value.converter`,
+/// `send.mode`, `errors.*`, `message.*`, `transforms*`, `predicates*`, `name`). A
+/// connector that hands the rest of its config on as is (a plugin whose schema allows
+/// more keys than it lists) leaves these out.
+pub fn is_framework_key(key: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "name",
+        "connector.class",
+        "max.tasks",
+        "tasks.max",
+        "connect.topicname",
+        "value.converter",
+        "send.mode",
+    ];
+    const PREFIXES: &[&str] = &["errors.", "message.", "transforms", "predicates"];
+    KEYS.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
 /// The type of a config value, as shown in docs and plugin descriptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -17,8 +17,8 @@ pub mod record;
 pub mod task;
 
 pub use config::{
-    config_from_pairs, render_markdown, ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType,
-    FieldError,
+    config_from_pairs, is_framework_key, render_markdown, ConfigDef, ConfigKey, ConfigMap,
+    ConfigReader, ConfigType, FieldError,
 };
 pub use connector::{ErasedSourceConnector, ParsedConfig, PluginInfo, SourceConnector};
 pub use error::{ConnectError, ErrorKind};

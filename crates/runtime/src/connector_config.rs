@@ -260,6 +260,25 @@ impl FrameworkConfig {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_framework_key_is_one_for_the_api_too() {
+        for k in [
+            CONNECTOR_CLASS,
+            MAX_TASKS,
+            TOPIC,
+            VALUE_CONVERTER,
+            SEND_MODE,
+            ERRORS_TOLERANCE,
+            ERRORS_RETRY_TIMEOUT,
+            ERRORS_DLQ_TOPIC,
+            ERRORS_RETRY_DELAY_MAX,
+            MESSAGE_TAGS,
+            MESSAGE_PROPERTIES,
+        ] {
+            assert!(connect_api::is_framework_key(k), "{k}");
+        }
+    }
+
     fn map(pairs: &[(&str, &str)]) -> ConfigMap {
         connect_api::config::config_from_pairs(pairs)
     }

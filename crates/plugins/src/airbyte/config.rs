@@ -22,6 +22,14 @@ pub mod keys {
     pub const MAX_LINE_BYTES: &str = "plugin.max.line.bytes";
     /// A task's configured catalog (set by the split, not by users).
     pub const TASK_CATALOG: &str = "plugin.task.catalog";
+
+    /// Whether `key` is one of the plugin host's keys (never handed to the plugin).
+    pub fn is_host_key(key: &str) -> bool {
+        key == STREAMS
+            || key == SYNC_INTERVAL_MS
+            || key.starts_with("plugin.")
+            || key.starts_with("stream.")
+    }
 }
 
 /// RocketMQ's default largest message body, and so the default longest line.

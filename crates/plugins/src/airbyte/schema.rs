@@ -44,6 +44,9 @@ struct SchemaKey {
 pub struct ConfigSchema {
     keys: Vec<SchemaKey>,
     validator: jsonschema::Validator,
+    /// Whether the schema lets the config hold keys it does not list
+    /// (`additionalProperties` is not `false`): such keys are handed on as strings.
+    open: bool,
 }
 
 impl std::fmt::Debug for ConfigSchema {
@@ -66,7 +69,12 @@ impl ConfigSchema {
             .map_err(|e| format!("connectionSpecification is not a valid JSON Schema: {e}"))?;
         let mut keys = Vec::new();
         walk(schema, &[], true, &mut keys);
-        Ok(Self { keys, validator })
+        let open = schema.get("additionalProperties") != Some(&Value::Bool(false));
+        Ok(Self {
+            keys,
+            validator,
+            open,
+        })
     }
 
     /// The keys, with types, defaults, docs and secrets, for `GET
@@ -76,9 +84,26 @@ impl ConfigSchema {
     }
 
     /// The plugin's JSON config from the flat config, validated against the schema.
-    pub fn to_json(&self, flat: &ConfigMap) -> Result<Value, Vec<FieldError>> {
+    ///
+    /// A key the schema does not list is left out when it is the runtime's
+    /// ([`connect_api::is_framework_key`]) or `host_key` says it is the plugin host's;
+    /// else it is handed on as a string when the schema allows more keys than it lists
+    /// (a low-code manifest reads `config['base_url']`), and left out when not.
+    pub fn to_json(
+        &self,
+        flat: &ConfigMap,
+        host_key: impl Fn(&str) -> bool,
+    ) -> Result<Value, Vec<FieldError>> {
         let mut root = Map::new();
         let mut errors = Vec::new();
+        if self.open {
+            for (k, v) in flat {
+                let listed = self.keys.iter().any(|s| s.key.name == k.as_str());
+                if !listed && !connect_api::is_framework_key(k) && !host_key(k) {
+                    root.insert(k.clone(), Value::String(v.clone()));
+                }
+            }
+        }
         for k in &self.keys {
             let Some(text) = flat.get(k.key.name.as_ref()) else {
                 continue;

@@ -128,7 +128,7 @@ impl SourceConnector for AirbyteSource {
             DEFAULT_MAX_LINE,
             1024..=256 * 1024 * 1024,
         );
-        let json = match self.schema.to_json(config) {
+        let json = match self.schema.to_json(config, keys::is_host_key) {
             Ok(j) => j,
             Err(errors) => {
                 for e in errors {

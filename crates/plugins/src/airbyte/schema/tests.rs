@@ -61,7 +61,7 @@ fn flat(pairs: &[(&str, &str)]) -> ConfigMap {
 }
 
 fn errors(s: &ConfigSchema, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    match s.to_json(&flat(pairs)) {
+    match s.to_json(&flat(pairs), |_| false) {
         Ok(v) => panic!("expected errors, got {v}"),
         Err(e) => e.into_iter().map(|e| (e.field, e.message)).collect(),
     }
@@ -87,18 +87,36 @@ fn faker_keys_are_listed_with_their_types_and_defaults() {
 }
 
 #[test]
-fn flat_keys_become_the_typed_json_config_and_framework_keys_stay_out() {
+fn flat_keys_become_the_typed_json_config_and_framework_and_host_keys_stay_out() {
     let s = schema(&faker());
-    let config = s.to_json(&flat(&[
-        ("connector.class", "faker"),
-        ("connect.topicname", "faker-${stream}"),
-        ("count", "5000"),
-        ("records_per_slice", " 250 "),
-        ("always_updated", "false"),
-    ]));
+    let config = s.to_json(
+        &flat(&[
+            ("connector.class", "faker"),
+            ("connect.topicname", "faker-${stream}"),
+            ("errors.tolerance", "all"),
+            ("sync.interval.ms", "1000"),
+            ("count", "5000"),
+            ("records_per_slice", " 250 "),
+            ("always_updated", "false"),
+            // faker's schema allows more keys than it lists: handed on as text.
+            ("base_url", "http://127.0.0.1:1"),
+        ]),
+        |k| k == "sync.interval.ms",
+    );
     assert_eq!(
         config.ok(),
-        Some(json!({"count": 5000, "records_per_slice": 250, "always_updated": false}))
+        Some(
+            json!({"count": 5000, "records_per_slice": 250, "always_updated": false,
+                    "base_url": "http://127.0.0.1:1"})
+        )
+    );
+    let mut closed = faker();
+    closed["additionalProperties"] = json!(false);
+    let config = schema(&closed).to_json(&flat(&[("count", "1"), ("base_url", "x")]), |_| false);
+    assert_eq!(
+        config.ok(),
+        Some(json!({"count": 1})),
+        "a closed schema gets only its keys"
     );
 }
 
@@ -155,13 +173,16 @@ fn nested_objects_and_auth_choices_are_dotted_keys_and_secrets_are_passwords() {
 #[test]
 fn a_nested_config_is_built_and_validated_against_the_chosen_alternative() {
     let s = schema(&api());
-    let config = s.to_json(&flat(&[
-        ("repository", "apache/rocketmq"),
-        ("branches", r#"["main","develop"]"#),
-        ("options.page_size", "100"),
-        ("credentials.option_title", "PAT Credentials"),
-        ("credentials.personal_access_token", "ghp_0123456789"),
-    ]));
+    let config = s.to_json(
+        &flat(&[
+            ("repository", "apache/rocketmq"),
+            ("branches", r#"["main","develop"]"#),
+            ("options.page_size", "100"),
+            ("credentials.option_title", "PAT Credentials"),
+            ("credentials.personal_access_token", "ghp_0123456789"),
+        ]),
+        |_| false,
+    );
     assert_eq!(
         config.ok(),
         Some(json!({
