@@ -414,3 +414,82 @@ async fn in_a_cluster_kill_9_of_the_worker_running_a_plugin_task_moves_it_and_no
     );
     alpha.stop().await;
 }
+
+/// Serves `body` as JSON to every request on a free port of 127.0.0.1; returns the
+/// base URL. Stands in for a web API a low-code source reads (not for a service of
+/// ours).
+async fn serve_json(body: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+#[ignore = "needs a real RocketMQ and airbyte-cdk from PyPI: run tests/run"]
+async fn a_low_code_manifest_run_by_airbyte_cdk_from_pypi_streams_a_local_api_into_its_topic() {
+    let items: Vec<Value> = (1..=500)
+        .map(|i| json!({"id": i, "name": format!("item {i}")}))
+        .collect();
+    let base_url = serve_json(json!({ "items": items }).to_string()).await;
+    let manifest = json!({
+        "version": "6.61.6",
+        "type": "DeclarativeSource",
+        "check": {"type": "CheckStream", "stream_names": ["items"]},
+        "spec": {"type": "Spec", "connection_specification": {
+            "type": "object", "required": ["base_url"],
+            "properties": {"base_url": {"type": "string"}}}},
+        "streams": [{
+            "type": "DeclarativeStream", "name": "items", "primary_key": ["id"],
+            "schema_loader": {"type": "InlineSchemaLoader", "schema": {"type": "object",
+                "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}},
+            "retriever": {"type": "SimpleRetriever",
+                "requester": {"type": "HttpRequester", "url_base": "{{ config['base_url'] }}",
+                              "path": "/items", "http_method": "GET"},
+                "record_selector": {"type": "RecordSelector",
+                    "extractor": {"type": "DpathExtractor", "field_path": ["items"]}}}
+        }]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique_name("lowcode");
+    let connector = unique_name("lowcode");
+    let counter = KeyCounter::start(&format!("{base}-items")).await.unwrap();
+    let config = json!({
+        "connector.class": "declarative",
+        "connect.topicname": format!("{base}-${{stream}}"),
+        "__injected_declarative_manifest": manifest.to_string(),
+        "base_url": base_url,
+        "sync.interval.ms": "600000",
+    });
+    let w = WorkerProcess::start_with(
+        dir.path(),
+        "lowcode-1",
+        &[(connector, config)],
+        &faker_conf(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let d = counter.wait_for(&ids("items", 500), WAIT).await;
+    let d = d.unwrap_or_else(|e| panic!("{e:#}\n{}", w.log_tail(80)));
+    assert_eq!(d.duplicates, 0, "{d:?}");
+    counter.stop().await;
+}

@@ -86,7 +86,16 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        let found = with_env("TESTKIT_MARKER", &marker);
+        // On a loaded machine the child's environment may not be readable in /proc
+        // the instant spawn returns: look again until a deadline.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let found = loop {
+            let found = with_env("TESTKIT_MARKER", &marker);
+            if !found.is_empty() || std::time::Instant::now() > deadline {
+                break found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].pid, child.id());
         assert_eq!(found[0].cmdline, "sleep 30");
