@@ -359,3 +359,52 @@ async fn validation_names_the_key_of_a_bad_value_a_failed_check_and_an_unknown_s
     );
     assert!(errors(plugin.parse_and_validate(&config(&[("count", "1")])).await).is_empty());
 }
+
+/// This process's resident memory, in bytes.
+fn own_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+#[tokio::test]
+async fn a_plugin_faster_than_the_sink_blocks_on_its_pipe_and_memory_stays_bounded() {
+    // Up to 1 GB of records (a million of ~1 KB), far faster than they are taken.
+    let (_work, mut t) = started(&[
+        ("count", "1000000"),
+        ("pad_bytes", "1000"),
+        ("state_every", "1000"),
+        ("stream_names", "alpha"),
+    ])
+    .await;
+    let before = own_rss();
+    // One poll starts the sync; then nobody polls, as when RocketMQ is slow.
+    let first = t.task.poll().await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let read = t.task.progress().counters.get("records_alpha").copied();
+    let grown = own_rss().saturating_sub(before);
+    println!(
+        "after 3 s unpolled: {read:?} records read of 1,000,000; memory grew by {} KiB",
+        grown / 1024
+    );
+    assert!(
+        read.is_some_and(|r| r < 20_000),
+        "the reader stops at its bound: {read:?} records read, {} polled",
+        first.len()
+    );
+    assert!(grown < 100 * 1024 * 1024, "memory grew by {grown} bytes");
+    // Polling again goes on where it stopped.
+    let mut more = 0;
+    while more < 10_000 {
+        more += t.task.poll().await.unwrap_or_else(|e| panic!("{e}")).len();
+    }
+    let later = t.task.progress().counters.get("records_alpha").copied();
+    assert!(later > read, "{later:?} after {read:?}");
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
