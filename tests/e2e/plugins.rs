@@ -215,9 +215,35 @@ async fn bad_plugin_configs_are_a_400_naming_the_key_and_a_crashing_plugin_is_re
 ) {
     let dir = tempfile::tempdir().unwrap();
     let base = unique_name("plugbad");
-    let w = WorkerProcess::start_with(dir.path(), "plugins-3", &[], &plugin_conf(), &[])
+    // A second plugin path with a plugin.json that is not JSON: the worker starts and
+    // lists it with its error.
+    let broken = dir.path().join("more-plugins").join("garbled");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("plugin.json"), "{\"name\": \"garbled\",").unwrap();
+    let conf = format!(
+        "{},{}\n",
+        plugin_conf().trim_end(),
+        dir.path().join("more-plugins").display()
+    );
+    let w = WorkerProcess::start_with(dir.path(), "plugins-3", &[], &conf, &[])
         .await
         .unwrap();
+    let (code, plugins) = w.get("/connector-plugins").await.unwrap();
+    assert_eq!(code, 200);
+    let garbled = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["class"] == "garbled")
+        .cloned()
+        .unwrap_or_else(|| panic!("the broken plugin is listed: {plugins}"));
+    assert!(
+        garbled["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("is not valid JSON"),
+        "{garbled}"
+    );
     let bad = json!({"connector.class": "scripted", "connect.topicname": format!("{base}-${{stream}}"), "count": "abc"});
     let (code, body) = send(
         &w,

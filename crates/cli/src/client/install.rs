@@ -27,7 +27,7 @@ pub async fn install_pypi(
         if tty {
             let shown: String = line.chars().take(100).collect();
             let _ = write!(err, "\r\x1b[2K{shown}");
-        } else if !line.starts_with("  ") {
+        } else if is_step(line) {
             let _ = writeln!(err, "{line}");
         }
     };
@@ -55,6 +55,51 @@ pub async fn install_pypi(
         Err(e) => {
             eprintln!("rmq-connect: plugins install-pypi: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether a line is worth a line of its own in a log (not a terminal): the installer's
+/// own steps and pip's main ones, not its every download and requirement.
+fn is_step(line: &str) -> bool {
+    const PIP: &[&str] = &[
+        "Collecting ",
+        "Installing collected",
+        "Successfully",
+        "ERROR",
+        "WARNING",
+    ];
+    let pip = PIP.iter().any(|p| line.starts_with(p));
+    let ours = line.starts_with("creating ")
+        || line.starts_with("pip install ")
+        || line.starts_with("checking it:");
+    // Only the packages asked for, not each dependency pip collects.
+    (pip && !line.starts_with("Collecting ")) || ours || line.starts_with("Collecting airbyte")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_step;
+
+    #[test]
+    fn a_log_gets_the_steps_and_the_package_asked_for_not_every_dependency() {
+        for shown in [
+            "creating a virtual environment in /p/faker/venv",
+            "pip install airbyte-source-faker==7.2.1",
+            "Collecting airbyte-source-faker==7.2.1",
+            "Installing collected packages: six, pytz",
+            "Successfully installed airbyte-source-faker-7.2.1",
+            "ERROR: No matching distribution found for airbyte-source-nope",
+            "checking it: source-faker spec",
+        ] {
+            assert!(is_step(shown), "{shown}");
+        }
+        for hidden in [
+            "Collecting pytz (from airbyte-cdk)",
+            "  Downloading pytz-2024.2-py2.py3-none-any.whl (508 kB)",
+            "Requirement already satisfied: six",
+        ] {
+            assert!(!is_step(hidden), "{hidden}");
         }
     }
 }
