@@ -148,26 +148,25 @@ pub(super) async fn poll_loop(
     }
 }
 
-/// Creates the topics records name themselves the first time each is seen (where the
-/// broker allows it; else the broker's auto-creation or an existing topic is relied on).
+/// Creates the topics records name themselves the first time each is seen.
 async fn ensure_record_topics(
     run: &TaskRun,
     records: &[SourceRecord],
     ensured: &mut HashSet<String>,
 ) {
-    let new: Vec<String> = records
-        .iter()
-        .filter_map(|r| r.topic.as_deref())
-        .filter(|t| !ensured.contains(*t))
-        .map(str::to_owned)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    for topic in new {
-        if let Err(e) = run.sink.ensure_topic(&topic).await {
-            tracing::warn!(connector = %run.connector, task = run.task_id, topic, error = %e, "could not create the topic; relying on broker auto-creation");
+    for topic in records.iter().filter_map(|r| r.topic.as_deref()) {
+        if !ensured.contains(topic) {
+            ensure_topic_or_warn(run, topic).await;
+            ensured.insert(topic.to_owned());
         }
-        ensured.insert(topic);
+    }
+}
+
+/// Creates `topic` where the broker allows it; else the broker's auto-creation (or a
+/// topic that exists) is relied on, with a warning.
+pub(super) async fn ensure_topic_or_warn(run: &TaskRun, topic: &str) {
+    if let Err(e) = run.sink.ensure_topic(topic).await {
+        tracing::warn!(connector = %run.connector, task = run.task_id, topic, error = %e, "could not create the topic; relying on broker auto-creation");
     }
 }
 

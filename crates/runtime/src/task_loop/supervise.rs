@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::{doubled, sleep_or_cancel};
-use super::poll::poll_loop;
+use super::poll::{ensure_topic_or_warn, poll_loop};
 use super::run::TaskRun;
 use crate::status::{State, StatusCell};
 use crate::store::OffsetStore;
@@ -143,9 +143,7 @@ async fn run_task(
     // A topic template (`${stream}`) is created per record's topic by the poll loop.
     let fixed = run.default_topic.iter().filter(|t| !t.contains("${"));
     for topic in fixed.chain(&run.delivery.dlq_topic) {
-        if let Err(e) = run.sink.ensure_topic(topic).await {
-            tracing::warn!(task = %label, topic, error = %e, "could not create the topic; relying on broker auto-creation");
-        }
+        ensure_topic_or_warn(run, topic).await;
     }
     let failure = match start_with_retry(run, task, ctx, cancel).await {
         Ok(true) => poll_loop(run, task, cancel, paused).await.err(),
