@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use connect_testkit::process::with_cmdline;
 use connect_testkit::topic::KeyCounter;
 use connect_testkit::worker::WorkerProcess;
 use connect_testkit::{eventually, unique_name};
@@ -33,23 +34,9 @@ fn ids(stream: &str, n: u64) -> HashSet<String> {
     (1..=n).map(|i| format!("{stream}/{i}")).collect()
 }
 
-/// The pids of the processes whose command line holds `needle`.
+/// The processes whose command line holds `needle`.
 fn processes_with(needle: &str) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| {
-                    String::from_utf8_lossy(&c)
-                        .replace('\0', " ")
-                        .contains(needle)
-                })
-                .unwrap_or(false)
-        })
-        .collect()
+    with_cmdline(needle).into_iter().map(|p| p.pid).collect()
 }
 
 #[tokio::test]

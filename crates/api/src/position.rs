@@ -84,6 +84,17 @@ macro_rules! canonical_map {
             }
         }
 
+        /// A JSON object always converts.
+        impl From<serde_json::Map<String, Value>> for $name {
+            fn from(map: serde_json::Map<String, Value>) -> Self {
+                Self(
+                    map.into_iter()
+                        .map(|(k, v)| (k, CanonicalValue(canonicalize(v))))
+                        .collect(),
+                )
+            }
+        }
+
         impl From<$name> for Value {
             fn from(p: $name) -> Value {
                 let mut out = serde_json::Map::new();

@@ -14,6 +14,7 @@ use connect_api::{
 };
 use connect_plugins::airbyte::config::HostSettings;
 use connect_plugins::host::{load, Plugins};
+use connect_plugins::process::rss_bytes;
 
 fn plugin_paths() -> Vec<PathBuf> {
     vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/plugins")]
@@ -362,15 +363,7 @@ async fn validation_names_the_key_of_a_bad_value_a_failed_check_and_an_unknown_s
 
 /// This process's resident memory, in bytes.
 fn own_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        * 1024
+    rss_bytes(std::process::id()).unwrap_or(0)
 }
 
 #[tokio::test]

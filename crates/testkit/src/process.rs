@@ -26,16 +26,28 @@ pub struct ProcessInfo {
 /// cannot be read, those of other users, are skipped).
 pub fn with_env(name: &str, value: &str) -> Vec<ProcessInfo> {
     let wanted = format!("{name}={value}");
+    processes(|pid| {
+        read_nul_separated(&Path::new("/proc").join(pid.to_string()).join("environ"))
+            .is_some_and(|vars| vars.contains(&wanted))
+    })
+}
+
+/// The processes whose command line (arguments joined by spaces) holds `needle`.
+pub fn with_cmdline(needle: &str) -> Vec<ProcessInfo> {
+    let mut found = processes(|_| true);
+    found.retain(|p| p.cmdline.contains(needle));
+    found
+}
+
+/// The processes whose pid passes `keep`, by pid.
+fn processes(keep: impl Fn(u32) -> bool) -> Vec<ProcessInfo> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     let mut found: Vec<ProcessInfo> = entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            read_nul_separated(&Path::new("/proc").join(pid.to_string()).join("environ"))
-                .is_some_and(|vars| vars.contains(&wanted))
-        })
+        .filter(|pid| keep(*pid))
         .map(|pid| ProcessInfo {
             pid,
             cmdline: read_nul_separated(&Path::new("/proc").join(pid.to_string()).join("cmdline"))

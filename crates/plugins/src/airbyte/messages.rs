@@ -154,6 +154,16 @@ pub enum SyncMode {
     Incremental,
 }
 
+impl SyncMode {
+    /// The protocol's name: `full_refresh` or `incremental`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncMode::FullRefresh => "full_refresh",
+            SyncMode::Incremental => "incremental",
+        }
+    }
+}
+
 /// One stream of a catalog, as `discover` describes it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Stream {

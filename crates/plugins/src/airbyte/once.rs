@@ -62,10 +62,9 @@ pub async fn run_once(
                 }
             };
             match (answer, error, exit) {
-                (Some(m), _, None) => Ok(m),
-                // An answer followed by a failed exit still counts as an answer for
-                // `check` (a FAILED status says why); for the others it does too.
-                (Some(m), _, Some(_)) => Ok(m),
+                // An answer counts even when a failed exit follows it (for `check`, a
+                // FAILED status says why).
+                (Some(m), _, _) => Ok(m),
                 (None, Some(error), _) => Err(protocol(format!("failed: {error}"))),
                 (None, None, exit) => {
                     let tail = running.stderr_tail();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use connect_api::{RecordValue, SourceOffset, SourcePartition, SourceRecord};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::messages::{Message, Record, State, StateType};
@@ -43,23 +43,19 @@ pub struct ReadSettings {
 
 /// The partition of a stream's records and states.
 pub fn stream_partition(name: &str, namespace: Option<&str>) -> SourcePartition {
-    let v = match namespace {
-        Some(ns) => json!({"stream": name, "namespace": ns}),
-        None => json!({"stream": name}),
-    };
-    SourcePartition::from_typed(&v).unwrap_or_else(|_| unreachable_partition())
+    let mut m = Map::new();
+    m.insert("stream".into(), name.into());
+    if let Some(ns) = namespace {
+        m.insert("namespace".into(), ns.into());
+    }
+    m.into()
 }
 
 /// The partition of a connector's global or legacy state.
 pub fn global_partition(connector: &str) -> SourcePartition {
-    SourcePartition::from_typed(&json!({"global": connector}))
-        .unwrap_or_else(|_| unreachable_partition())
-}
-
-fn unreachable_partition() -> SourcePartition {
-    // A JSON object of strings always converts; keep a value anyway.
-    SourcePartition::from_typed(&json!({}))
-        .unwrap_or_else(|_| panic!("an empty object is a partition"))
+    let mut m = Map::new();
+    m.insert("global".into(), connector.into());
+    m.into()
 }
 
 /// Reads the process's stdout to its end; sends items on `tx`, taking `budget` permits

@@ -19,7 +19,7 @@ use super::config::{ConfigFile, HostSettings, PluginConfig};
 use super::messages::ConfiguredCatalog;
 use super::read::{global_partition, read, stream_partition, Item, ReadSettings};
 use super::stats::SyncStats;
-use crate::process::{LogFields, PluginCommand};
+use crate::process::{rss_bytes, LogFields, PluginCommand};
 
 /// The most records one poll returns.
 const POLL_MAX: usize = 1000;
@@ -332,19 +332,13 @@ impl SourceTask for AirbyteTask {
     }
 
     fn progress(&self) -> TaskProgress {
-        let stats = self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         let mut progress = TaskProgress::default();
         for s in &self.catalog.streams {
             let name = &s.stream.name;
             let mut p = PartitionProgress::new(
                 stream_partition(name, s.stream.namespace.as_deref()),
-                format!(
-                    "{name} ({})",
-                    serde_json::to_value(s.sync_mode)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                ),
+                format!("{name} ({})", s.sync_mode.as_str()),
             );
             if let Some(st) = stats.streams.get(name) {
                 p.remaining = st.estimate.map(|e| e.saturating_sub(st.records));
@@ -377,23 +371,6 @@ impl SourceTask for AirbyteTask {
         }
         progress
     }
-}
-
-/// The resident memory of process `pid` (0: none), from `/proc/<pid>/status`.
-fn rss_bytes(pid: u32) -> Option<u64> {
-    if pid == 0 {
-        return None;
-    }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse::<u64>()
-        .ok()?;
-    Some(kb * 1024)
 }
 
 /// A stream name as part of a metric name: `snake_case` letters and digits.
