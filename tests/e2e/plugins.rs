@@ -280,6 +280,62 @@ async fn bad_plugin_configs_are_a_400_naming_the_key_and_a_crashing_plugin_is_re
     alpha.stop().await;
 }
 
+#[tokio::test]
+#[ignore = "needs a real RocketMQ: run tests/run"]
+async fn a_token_the_plugin_refreshes_is_stored_and_used_after_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique_name("plugtoken");
+    let tokens = dir.path().join("tokens");
+    let mut w = WorkerProcess::start_with(dir.path(), "plugins-4", &[], &plugin_conf(), &[])
+        .await
+        .unwrap();
+    // At the start of a read, a token not ending in "-rotated" is refreshed: the plugin
+    // sends CONTROL CONNECTOR_CONFIG with "<token>-rotated". Each read appends the token
+    // it was given to the file.
+    let config = json!({
+        "connector.class": "scripted",
+        "connect.topicname": format!("{base}-${{stream}}"),
+        "count": "50",
+        "stream_names": "alpha",
+        "token": format!("{base}-t0"),
+        "rotate_token": "true",
+        "token_file": tokens.display().to_string(),
+        "sync.interval.ms": "600000",
+    });
+    let (code, body) = send(
+        &w,
+        "PUT",
+        &format!("/connectors/{base}/config"),
+        Some(config),
+    )
+    .await;
+    assert!(code == 201 || code == 200, "{code} {body}");
+    let read_tokens = || std::fs::read_to_string(&tokens).unwrap_or_default();
+    let rotated = format!("{base}-t0-rotated");
+    eventually(WAIT, "a read with the refreshed token", || async {
+        Ok(read_tokens().lines().any(|l| l == rotated).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", w.log_tail(80)));
+    let (_, shown) = w.get(&format!("/connectors/{base}")).await.unwrap();
+    assert!(!shown.to_string().contains(&rotated), "hidden: {shown}");
+
+    // The refreshed token was stored: the worker killed and started again reads with it.
+    let before = read_tokens().lines().count();
+    w.kill9().await.unwrap();
+    w.restart().await.unwrap();
+    eventually(WAIT, "a read after the restart", || async {
+        Ok((read_tokens().lines().count() > before).then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", w.log_tail(80)));
+    let all = read_tokens();
+    let lines: Vec<&str> = all.lines().collect();
+    assert_eq!(lines[0], format!("{base}-t0"), "{lines:?}");
+    assert!(lines[1..].iter().all(|l| *l == rotated), "{lines:?}");
+    w.terminate(Duration::from_secs(60)).await.unwrap();
+}
+
 /// faker 7.2.1 with `count=5000, records_per_slice=250, always_updated=false`: 100
 /// products (a fixed list), 5000 users and 5000 purchases, each with ids from 1.
 const FAKER_PRODUCTS: u64 = 100;

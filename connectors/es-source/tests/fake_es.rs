@@ -212,14 +212,9 @@ async fn task(es: &FakeEs) -> EsSourceTask {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let mut task = EsSourceTask::new();
-    task.start(TaskContext {
-        connector: "fake".into(),
-        task_id: 0,
-        config,
-        offsets: Arc::new(NoOffsets),
-    })
-    .await
-    .unwrap();
+    task.start(TaskContext::new("fake", 0, config, Arc::new(NoOffsets)))
+        .await
+        .unwrap();
     task
 }
 

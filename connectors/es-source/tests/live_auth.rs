@@ -259,12 +259,12 @@ async fn a_task_reads_documents_over_https() {
     let mut task = ErasedSourceConnector::create_task(&connector, &tasks[0])
         .await
         .unwrap();
-    task.start(TaskContext {
-        connector: "it-auth".into(),
-        task_id: 0,
-        config: tasks[0].clone(),
-        offsets: Arc::new(Offsets::default()),
-    })
+    task.start(TaskContext::new(
+        "it-auth",
+        0,
+        tasks[0].clone(),
+        Arc::new(Offsets::default()),
+    ))
     .await
     .unwrap();
     let mut seen = BTreeSet::new();

@@ -187,12 +187,12 @@ async fn shares(config: &ConfigMap, max_tasks: usize) -> Vec<String> {
 
 async fn start(config: &ConfigMap, task_id: u32) -> EsSourceTask {
     let mut task = EsSourceTask::new();
-    task.start(TaskContext {
-        connector: "it-indices".into(),
+    task.start(TaskContext::new(
+        "it-indices",
         task_id,
-        config: config.clone(),
-        offsets: Arc::new(Offsets::default()),
-    })
+        config.clone(),
+        Arc::new(Offsets::default()),
+    ))
     .await
     .unwrap();
     task

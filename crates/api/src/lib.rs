@@ -25,4 +25,4 @@ pub use error::{ConnectError, ErrorKind};
 pub use position::{SourceOffset, SourcePartition};
 pub use progress::{PartitionProgress, TaskProgress};
 pub use record::{RecordValue, SourceRecord};
-pub use task::{OffsetReader, SourceTask, TaskContext};
+pub use task::{ConfigUpdater, NoConfigUpdates, OffsetReader, SourceTask, TaskContext};

@@ -66,6 +66,7 @@
 //!   restarts at a position), and otherwise accept that a stop may lose what was read and
 //!   not yet committed.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -82,6 +83,32 @@ pub trait OffsetReader: Send + Sync {
     fn offset(&self, partition: &SourcePartition) -> Result<Option<SourceOffset>, ConnectError>;
 }
 
+/// Stores new values of its connector's config keys on behalf of a task: a source that
+/// refreshed its own credentials (an Airbyte plugin's `CONTROL` message of type
+/// `CONNECTOR_CONFIG`) keeps them for every later start.
+pub trait ConfigUpdater: Send + Sync {
+    /// Stores `changes` (key to new value) over the connector's stored config, as a
+    /// `PATCH` of its config would: the runtime then restarts the connector's tasks with
+    /// it. Returns at once; the change is written in the background and a failure is
+    /// logged. A key whose stored value is a placeholder (`${file:…}`) is not
+    /// overwritten (the secret stays where the user put it); the runtime logs which.
+    fn update(&self, changes: BTreeMap<String, String>);
+}
+
+/// A [`ConfigUpdater`] that stores nothing and says so in the log (for tests and tools
+/// that run a task outside a worker).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoConfigUpdates;
+
+impl ConfigUpdater for NoConfigUpdates {
+    fn update(&self, changes: BTreeMap<String, String>) {
+        tracing::warn!(
+            keys = ?changes.keys().collect::<Vec<_>>(),
+            "the task asked to store new config values, but nothing stores them here"
+        );
+    }
+}
+
 /// What a task gets when it starts.
 #[derive(Clone)]
 pub struct TaskContext {
@@ -93,6 +120,26 @@ pub struct TaskContext {
     pub config: ConfigMap,
     /// Committed offsets of the connector.
     pub offsets: Arc<dyn OffsetReader>,
+    /// Stores new values of the connector's config keys.
+    pub config_updater: Arc<dyn ConfigUpdater>,
+}
+
+impl TaskContext {
+    /// A context whose config updates are only logged ([`NoConfigUpdates`]).
+    pub fn new(
+        connector: impl Into<String>,
+        task_id: u32,
+        config: ConfigMap,
+        offsets: Arc<dyn OffsetReader>,
+    ) -> Self {
+        Self {
+            connector: connector.into(),
+            task_id,
+            config,
+            offsets,
+            config_updater: Arc::new(NoConfigUpdates),
+        }
+    }
 }
 
 /// A task that pulls records from a source system.

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use connect_api::{
-    ConfigMap, ConnectError, ErasedSourceConnector, OffsetReader, SourceOffset, SourcePartition,
-    SourceRecord, SourceTask, TaskContext,
+    ConfigMap, ConfigUpdater, ConnectError, ErasedSourceConnector, OffsetReader, SourceOffset,
+    SourcePartition, SourceRecord, SourceTask, TaskContext,
 };
 use connect_plugins::airbyte::config::HostSettings;
 use connect_plugins::host::{load, Plugins};
@@ -80,8 +80,22 @@ impl Offsets {
     }
 }
 
+/// The config changes a task asked the runtime to store.
+#[derive(Default)]
+struct Updates(Mutex<Vec<BTreeMap<String, String>>>);
+
+impl ConfigUpdater for Updates {
+    fn update(&self, changes: BTreeMap<String, String>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(changes);
+    }
+}
+
 struct Task {
     task: Box<dyn SourceTask>,
+    updates: Arc<Updates>,
 }
 
 async fn task(
@@ -100,15 +114,11 @@ async fn task(
         .create_task(&tc)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    task.start(TaskContext {
-        connector: "c1".into(),
-        task_id: 0,
-        config: tc,
-        offsets,
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    Task { task }
+    let updates = Arc::new(Updates::default());
+    let mut ctx = TaskContext::new("c1", 0, tc, offsets);
+    ctx.config_updater = updates.clone();
+    task.start(ctx).await.unwrap_or_else(|e| panic!("{e}"));
+    Task { task, updates }
 }
 
 /// A task of the scripted plugin with `pairs`, no offsets committed yet; the directory
@@ -400,4 +410,49 @@ async fn a_plugin_faster_than_the_sink_blocks_on_its_pipe_and_memory_stays_bound
     let later = t.task.progress().counters.get("records_alpha").copied();
     assert!(later > read, "{later:?} after {read:?}");
     t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_connector_config_message_is_handed_on_and_the_next_sync_uses_its_values() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tokens = work.path().join("tokens");
+    let tokens_arg = tokens.display().to_string();
+    let plugin = scripted(&work).await;
+    let mut t = task(
+        &plugin,
+        &config(&[
+            ("count", "3"),
+            ("stream_names", "alpha"),
+            ("token", "t0"),
+            ("rotate_token", "true"),
+            ("token_file", &tokens_arg),
+            ("sync.interval.ms", "0"),
+        ]),
+        Arc::default(),
+    )
+    .await;
+    let read_tokens = || std::fs::read_to_string(&tokens).unwrap_or_default();
+    let (_, failure) = poll_until(&mut t, |_| read_tokens().lines().count() >= 2).await;
+    assert_eq!(failure, None);
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    // The second sync of the same task ran with the refreshed token ...
+    assert_eq!(
+        read_tokens().lines().take(2).collect::<Vec<_>>(),
+        ["t0", "t0-rotated"]
+    );
+    // ... and only the changed key was handed to the runtime, once.
+    let updates = t
+        .updates
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    assert_eq!(
+        updates,
+        [BTreeMap::from([(
+            "token".to_owned(),
+            "t0-rotated".to_owned()
+        )])]
+    );
+    assert_eq!(t.task.progress().counters.get("config_updates"), Some(&1));
 }

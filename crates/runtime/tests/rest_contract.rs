@@ -1031,7 +1031,10 @@ async fn plugin_routes_list_describe_and_validate() {
             .iter()
             .map(|k| k["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["fake.total", "fake.password", "fake.fail"]);
+        assert_eq!(
+            names,
+            ["fake.total", "fake.password", "fake.fail", "fake.rotate.to"]
+        );
         assert_eq!(def[1]["type"], "password");
         assert_eq!(def[0]["required"], true);
     }

@@ -31,6 +31,8 @@ SPEC = {
         "slow_ms": {"type": "integer", "default": 0, "description": "sleep between records"},
         "marker_file": {"type": "string", "description": "file that counts the syncs that crashed"},
         "token": {"type": "string", "airbyte_secret": True},
+        "rotate_token": {"type": "boolean", "default": False, "description": "at the start of read, send a CONTROL message with token + '-rotated' (unless it ends so)"},
+        "token_file": {"type": "string", "description": "file each read appends the token it was given to"},
     },
 }
 
@@ -83,6 +85,13 @@ def main():
         d = s.get("stream", {})
         cursors[d.get("stream_descriptor", {}).get("name")] = d.get("stream_state", {}).get("cursor", 0)
     sys.stderr.write("scripted source: reading from %s\n" % json.dumps(cursors))
+    if config.get("token_file"):
+        with open(config["token_file"], "a") as f:
+            f.write("%s\n" % config.get("token", ""))
+    token = config.get("token", "")
+    if config.get("rotate_token") and not token.endswith("-rotated"):
+        refreshed = dict(config, token=token + "-rotated")
+        out({"type": "CONTROL", "control": {"type": "CONNECTOR_CONFIG", "emitted_at": time.time() * 1000, "connectorConfig": {"config": refreshed}}})
     if config.get("trace_error"):
         out({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 0, "error": {"message": config["trace_error"], "failure_type": "config_error"}}})
         return 1

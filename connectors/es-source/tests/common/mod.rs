@@ -123,14 +123,9 @@ pub async fn start_task(config: &ConfigMap, committed: Option<&SourceRecord>) ->
             .insert(r.partition.clone(), r.offset.clone().unwrap());
     }
     let mut task = EsSourceTask::new();
-    task.start(TaskContext {
-        connector: "it".into(),
-        task_id: 0,
-        config: config.clone(),
-        offsets: Arc::new(offsets),
-    })
-    .await
-    .unwrap();
+    task.start(TaskContext::new("it", 0, config.clone(), Arc::new(offsets)))
+        .await
+        .unwrap();
     task
 }
 

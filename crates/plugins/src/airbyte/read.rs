@@ -20,6 +20,8 @@ pub enum Item {
     /// A record, or a state as an offset-only record; the permit holds its bytes'
     /// share of the budget until the task takes it.
     Record(SourceRecord, OwnedSemaphorePermit),
+    /// A new config the plugin wants kept (`CONTROL` of type `CONNECTOR_CONFIG`).
+    Control(Value),
     /// The process exited 0: the sync is complete.
     Done,
     /// The sync failed: why, in plain words.
@@ -95,8 +97,14 @@ pub async fn read(
             }
         };
         match handle(&text, line_no, &settings, &stats) {
-            Ok(None) => {}
-            Ok(Some(record)) => {
+            Ok(Handled::Nothing) => {}
+            Ok(Handled::Control(config)) => {
+                if tx.send(Item::Control(config)).await.is_err() {
+                    running.terminate(settings.grace).await;
+                    return;
+                }
+            }
+            Ok(Handled::Record(record)) => {
                 let weight = u32::try_from(text.len())
                     .unwrap_or(u32::MAX)
                     .clamp(1, budget_max);
@@ -149,14 +157,23 @@ pub async fn read(
     let _ = tx.send(item).await;
 }
 
-/// One line: a record or state to hand on, nothing (logged or counted), or why the sync
-/// fails.
+/// What one line gives.
+enum Handled {
+    /// Nothing to hand on (logged or counted).
+    Nothing,
+    /// A record, or a state as an offset-only record.
+    Record(SourceRecord),
+    /// A new config for the plugin.
+    Control(Value),
+}
+
+/// One line: what to hand on, or why the sync fails.
 fn handle(
     text: &str,
     line_no: u64,
     settings: &ReadSettings,
     stats: &Mutex<SyncStats>,
-) -> Result<Option<SourceRecord>, String> {
+) -> Result<Handled, String> {
     let message: Message = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => {
@@ -173,19 +190,19 @@ fn handle(
             }
             lock(stats).other_lines += 1;
             tracing::info!(plugin = %settings.plugin, "plugin output: {}", cut(text));
-            return Ok(None);
+            return Ok(Handled::Nothing);
         }
     };
     match message.ty.as_str() {
         "RECORD" => match message.record {
-            Some(r) => Ok(Some(record(r, settings, stats))),
+            Some(r) => Ok(Handled::Record(record(r, settings, stats))),
             None => Err(format!(
                 "plugin {}: the RECORD on line {line_no} has no \"record\"",
                 settings.plugin
             )),
         },
         "STATE" => match message.state {
-            Some(s) => state(s, text, line_no, settings, stats).map(Some),
+            Some(s) => state(s, text, line_no, settings, stats).map(Handled::Record),
             None => Err(format!(
                 "plugin {}: the STATE on line {line_no} has no \"state\"",
                 settings.plugin
@@ -195,22 +212,32 @@ fn handle(
             if let Some(log) = message.log {
                 log_line(&settings.plugin, &log.level, &log.message);
             }
-            Ok(None)
+            Ok(Handled::Nothing)
         }
         "TRACE" => {
             if let Some(t) = message.trace {
                 lock(stats).trace(t, &settings.plugin);
             }
-            Ok(None)
+            Ok(Handled::Nothing)
         }
-        "CONTROL" => {
-            tracing::warn!(plugin = %settings.plugin, "the plugin sent a CONTROL message; updating the connector config from a plugin is not supported yet, it is ignored");
-            Ok(None)
-        }
+        "CONTROL" => match message.control {
+            Some(c) if c.ty == "CONNECTOR_CONFIG" => match c.connector_config {
+                Some(cc) => Ok(Handled::Control(cc.config)),
+                None => {
+                    tracing::warn!(plugin = %settings.plugin, line = line_no, "the plugin's CONNECTOR_CONFIG message has no connectorConfig; ignored");
+                    Ok(Handled::Nothing)
+                }
+            },
+            other => {
+                let ty = other.map_or_else(|| "(none)".to_owned(), |c| c.ty);
+                tracing::warn!(plugin = %settings.plugin, line = line_no, "CONTROL message of type {ty} ignored: only CONNECTOR_CONFIG is known");
+                Ok(Handled::Nothing)
+            }
+        },
         other => {
             lock(stats).other_lines += 1;
             tracing::info!(plugin = %settings.plugin, "plugin message of type {other} ignored");
-            Ok(None)
+            Ok(Handled::Nothing)
         }
     }
 }

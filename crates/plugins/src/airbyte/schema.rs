@@ -125,6 +125,45 @@ impl ConfigSchema {
         }
     }
 
+    /// The flat keys of a JSON config the plugin sent (`CONTROL` of type
+    /// `CONNECTOR_CONFIG`): the inverse of [`ConfigSchema::to_json`] for the keys the
+    /// schema lists, plus top-level strings of an open schema that are neither the
+    /// runtime's nor `host_key`'s. An error names what does not fit the schema.
+    pub fn to_flat(
+        &self,
+        config: &Value,
+        host_key: impl Fn(&str) -> bool,
+    ) -> Result<ConfigMap, Vec<FieldError>> {
+        let errors = self.schema_errors(config);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut flat = ConfigMap::new();
+        for k in &self.keys {
+            let mut at = Some(config);
+            for p in &k.path {
+                at = at.and_then(|v| v.get(p));
+            }
+            let text = match at {
+                None | Some(Value::Null) => continue,
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+            };
+            flat.insert(k.key.name.to_string(), text);
+        }
+        if let (true, Some(root)) = (self.open, config.as_object()) {
+            for (k, v) in root {
+                let listed = self.keys.iter().any(|s| s.key.name == k.as_str());
+                if let (false, Value::String(text)) = (listed, v) {
+                    if !connect_api::is_framework_key(k) && !host_key(k) {
+                        flat.insert(k.clone(), text.clone());
+                    }
+                }
+            }
+        }
+        Ok(flat)
+    }
+
     fn schema_errors(&self, config: &Value) -> Vec<FieldError> {
         let mut seen = BTreeSet::new();
         self.validator

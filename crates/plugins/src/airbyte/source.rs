@@ -243,6 +243,7 @@ impl SourceConnector for AirbyteSource {
         Ok(Box::new(AirbyteTask::new(
             self.cmd.clone(),
             self.host.clone(),
+            self.schema.clone(),
             config,
             catalog,
         )))

@@ -8,16 +8,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use connect_api::{
-    ConnectError, OffsetReader, PartitionProgress, SourcePartition, SourceRecord, SourceTask,
-    TaskContext, TaskProgress,
+    ConfigMap, ConfigUpdater, ConnectError, FieldError, OffsetReader, PartitionProgress,
+    SourcePartition, SourceRecord, SourceTask, TaskContext, TaskProgress,
 };
 use serde_json::Value;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::config::{ConfigFile, HostSettings, PluginConfig};
+use super::config::{keys, ConfigFile, HostSettings, PluginConfig};
 use super::messages::ConfiguredCatalog;
 use super::read::{global_partition, read, stream_partition, Item, ReadSettings};
+use super::schema::ConfigSchema;
 use super::stats::SyncStats;
 use crate::process::{rss_bytes, LogFields, PluginCommand};
 
@@ -48,8 +49,13 @@ enum Phase {
 pub struct AirbyteTask {
     cmd: PluginCommand,
     host: Arc<HostSettings>,
+    schema: Arc<ConfigSchema>,
     config: PluginConfig,
     catalog: ConfiguredCatalog,
+    /// The task's flat config (placeholders resolved), updated by the plugin's
+    /// `CONNECTOR_CONFIG` messages.
+    flat: ConfigMap,
+    updater: Option<Arc<dyn ConfigUpdater>>,
     connector: String,
     task_id: u32,
     topic: Option<String>,
@@ -60,6 +66,8 @@ pub struct AirbyteTask {
     child_pid: Arc<AtomicU32>,
     failed: Option<String>,
     syncs: u64,
+    /// `CONNECTOR_CONFIG` messages that changed a value.
+    config_updates: u64,
     last_start_ms: Option<u64>,
     last_end_ms: Option<u64>,
     next_ms: Option<u64>,
@@ -70,14 +78,18 @@ impl AirbyteTask {
     pub fn new(
         cmd: PluginCommand,
         host: Arc<HostSettings>,
+        schema: Arc<ConfigSchema>,
         config: PluginConfig,
         catalog: ConfiguredCatalog,
     ) -> Self {
         Self {
             cmd,
             host,
+            schema,
             config,
             catalog,
+            flat: ConfigMap::new(),
+            updater: None,
             connector: String::new(),
             task_id: 0,
             topic: None,
@@ -89,6 +101,7 @@ impl AirbyteTask {
             child_pid: Arc::default(),
             failed: None,
             syncs: 0,
+            config_updates: 0,
             last_start_ms: None,
             last_end_ms: None,
             next_ms: None,
@@ -202,6 +215,37 @@ impl AirbyteTask {
         Ok(())
     }
 
+    /// A new config from the plugin (a refreshed token, say): the next sync of this
+    /// instance uses it, and the keys whose values changed are stored in the
+    /// connector's config so that every later start uses them too. Values are never
+    /// logged: they are secrets more often than not.
+    fn control(&mut self, json: Value) {
+        let plugin = &self.cmd.plugin;
+        let flat = match self.schema.to_flat(&json, keys::is_host_key) {
+            Ok(f) => f,
+            Err(errors) => {
+                tracing::warn!(plugin = %plugin, connector = %self.connector, task = self.task_id, "the plugin sent a new config that its own schema refuses; it is ignored: {}", FieldError::join(&errors));
+                return;
+            }
+        };
+        let changes: std::collections::BTreeMap<String, String> = flat
+            .into_iter()
+            .filter(|(k, v)| self.flat.get(k) != Some(v))
+            .collect();
+        self.config.json = json;
+        if changes.is_empty() {
+            tracing::debug!(plugin = %plugin, connector = %self.connector, "the plugin sent its config unchanged");
+            return;
+        }
+        self.flat
+            .extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.config_updates += 1;
+        tracing::info!(plugin = %plugin, connector = %self.connector, task = self.task_id, keys = ?changes.keys().collect::<Vec<_>>(), "the plugin sent new values for its config; storing them");
+        if let Some(u) = &self.updater {
+            u.update(changes);
+        }
+    }
+
     fn sync_done(&mut self) {
         self.last_end_ms = Some(now_ms());
         self.next_ms = Some(now_ms() + self.config.sync_interval.as_millis() as u64);
@@ -255,6 +299,8 @@ impl SourceTask for AirbyteTask {
             .filter(|t| t.contains("${stream}") || t.contains("${namespace}"))
             .cloned();
         self.offsets = Some(ctx.offsets.clone());
+        self.flat = ctx.config.clone();
+        self.updater = Some(ctx.config_updater.clone());
         // Fails early when the stored state cannot be read.
         self.committed_state()?;
         Ok(())
@@ -282,9 +328,11 @@ impl SourceTask for AirbyteTask {
             Ok(item) => item,
         };
         let mut ended = None;
+        let mut controls = Vec::new();
         while let Some(item) = next.take() {
             match item {
                 Item::Record(r, _permit) => out.push(r),
+                Item::Control(json) => controls.push(json),
                 Item::Done => {
                     ended = Some(None);
                     break;
@@ -304,6 +352,9 @@ impl SourceTask for AirbyteTask {
                 "plugin {}: the sync ended without a word",
                 self.cmd.plugin
             )));
+        }
+        for json in controls {
+            self.control(json);
         }
         match ended {
             Some(None) => self.sync_done(),
@@ -355,6 +406,7 @@ impl SourceTask for AirbyteTask {
         }
         let c = &mut progress.counters;
         c.insert("syncs".into(), self.syncs);
+        c.insert("config_updates".into(), self.config_updates);
         if let Some(rss) = rss_bytes(self.child_pid.load(Ordering::Relaxed)) {
             c.insert("plugin_rss_bytes".into(), rss);
         }

@@ -82,6 +82,15 @@ pub(crate) fn check_put(
     Ok(existing.is_some_and(|e| Some(e) == normalized.as_ref()))
 }
 
+/// How a changed connector config is checked before it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Its keys, and the plugin's live validation against the source (a user's change).
+    Live,
+    /// Its keys only: values a running task just used against the source.
+    Offline,
+}
+
 /// A connector config with some keys changed (`None` removes a key).
 pub(crate) fn patched(
     mut config: ConfigMap,

@@ -194,6 +194,8 @@ pub(crate) struct RunParts<'a> {
     pub status: StatusCell,
     /// Loop tunables.
     pub settings: LoopSettings,
+    /// Stores config values the task asks to keep.
+    pub config_updater: Arc<dyn connect_api::ConfigUpdater>,
 }
 
 /// Builds the run of one task; `None` (logged) when its converter does not exist.
@@ -210,6 +212,7 @@ pub(crate) fn task_run(parts: RunParts<'_>) -> Option<TaskRun> {
         offsets,
         status,
         settings,
+        config_updater,
     } = parts;
     let plugin_def = plugin.config_def();
     let converter = match connect_converters::converter_by_name(&framework.value_converter) {
@@ -238,6 +241,7 @@ pub(crate) fn task_run(parts: RunParts<'_>) -> Option<TaskRun> {
         offsets,
         status,
         settings,
+        config_updater,
     })
 }
 

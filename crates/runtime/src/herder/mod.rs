@@ -8,6 +8,7 @@ mod gate;
 mod reconfigure;
 mod standalone;
 mod types;
+mod updates;
 mod view;
 
 use std::collections::BTreeMap;
@@ -61,6 +62,14 @@ pub trait Herder: Send + Sync {
         &self,
         name: &str,
         changes: BTreeMap<String, Option<String>>,
+    ) -> Result<PutOutcome, HerderError>;
+    /// Stores new values a task asked to keep (an Airbyte plugin's refreshed token) over
+    /// the connector's config, like a PATCH but checked offline only (the task just
+    /// used them against the source); the tasks restart with them.
+    async fn update_from_task(
+        &self,
+        name: &str,
+        changes: BTreeMap<String, String>,
     ) -> Result<PutOutcome, HerderError>;
     /// Names of all connectors, sorted.
     async fn connectors(&self) -> Vec<String>;

@@ -16,10 +16,11 @@ use async_trait::async_trait;
 use connect_api::{ConfigMap, SourceOffset, SourcePartition};
 use tokio_util::sync::CancellationToken;
 
-use super::catalog::{self, Catalog};
+use super::catalog::{self, Catalog, Check};
 use super::common::{self, Checked, RunParts};
 use super::gate::Gate;
 use super::reconfigure::{Recomputed, Reconfigurable, ReconfigureTimer};
+use super::updates::HerderUpdates;
 use super::{
     view, ClusterMember, ConnectorInfo, ConnectorStatus, Herder, PutMode, PutOutcome, TaskInfo,
 };
@@ -192,6 +193,7 @@ impl StandaloneHerder {
             offsets: self.store.clone() as Arc<dyn OffsetStore>,
             status: StatusCell::new(task_id, &self.worker_id),
             settings: self.settings.clone(),
+            config_updater: HerderUpdates::new(self.me.clone(), name, &checked.config),
         })?;
         Some(task_loop::spawn(
             run,
@@ -238,31 +240,15 @@ impl StandaloneHerder {
         Ok(info)
     }
 
-    fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
-        self.with(name, |e| view::require_stopped(name, e.target, e.state()))?
-    }
-}
-
-#[async_trait]
-impl Herder for StandaloneHerder {
-    fn worker_id(&self) -> &str {
-        &self.worker_id
-    }
-
-    fn mode(&self) -> &'static str {
-        "standalone"
-    }
-
-    fn catalog(&self) -> &Catalog {
-        &self.catalog
-    }
-
-    async fn put_connector(
+    /// Creates or updates a connector; `check` says whether a changed config is checked
+    /// against the source too.
+    async fn put_checked(
         &self,
         name: &str,
         mut config: ConfigMap,
         mode: PutMode,
         initial_state: Option<TargetState>,
+        check: Check,
     ) -> Result<PutOutcome, HerderError> {
         self.gate.refuse_if_shutting_down()?;
         let unchanged = {
@@ -271,7 +257,7 @@ impl Herder for StandaloneHerder {
         };
         // A config identical to the stored one was validated when it was stored; checking
         // it again would make a restart depend on the source being up.
-        let checked = if unchanged {
+        let checked = if unchanged || check == Check::Offline {
             self.catalog.check_offline(&config)
         } else {
             self.catalog.check_live(&config).await
@@ -305,6 +291,50 @@ impl Herder for StandaloneHerder {
             info,
             created: existing.is_none(),
         })
+    }
+
+    fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
+        self.with(name, |e| view::require_stopped(name, e.target, e.state()))?
+    }
+}
+
+#[async_trait]
+impl Herder for StandaloneHerder {
+    fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    fn mode(&self) -> &'static str {
+        "standalone"
+    }
+
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    async fn put_connector(
+        &self,
+        name: &str,
+        config: ConfigMap,
+        mode: PutMode,
+        initial_state: Option<TargetState>,
+    ) -> Result<PutOutcome, HerderError> {
+        self.put_checked(name, config, mode, initial_state, Check::Live)
+            .await
+    }
+
+    async fn update_from_task(
+        &self,
+        name: &str,
+        changes: BTreeMap<String, String>,
+    ) -> Result<PutOutcome, HerderError> {
+        let config = self.with(name, |e| e.config.clone())?;
+        let config = catalog::patched(
+            config,
+            changes.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+        );
+        self.put_checked(name, config, PutMode::Upsert, None, Check::Offline)
+            .await
     }
 
     async fn patch_connector(

@@ -43,6 +43,8 @@ pub struct TaskRun {
     pub status: StatusCell,
     /// Loop tunables.
     pub settings: LoopSettings,
+    /// Stores new config values the task asks to keep.
+    pub config_updater: Arc<dyn connect_api::ConfigUpdater>,
 }
 
 /// Hides secrets in a text.

@@ -139,6 +139,7 @@ async fn run_task(
             connector: run.connector.clone(),
             store: run.offsets.clone(),
         }),
+        config_updater: run.config_updater.clone(),
     };
     // A topic template (`${stream}`) is created per record's topic by the poll loop.
     let fixed = run.default_topic.iter().filter(|t| !t.contains("${"));

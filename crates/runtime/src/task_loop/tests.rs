@@ -165,6 +165,7 @@ fn run_with_poll(sink: Arc<FakeSink>, store: Arc<SledStore>, total: u64, per_pol
         offsets: store,
         status: StatusCell::new(0, "w"),
         settings: settings(),
+        config_updater: Arc::new(connect_api::NoConfigUpdates),
     }
 }
 

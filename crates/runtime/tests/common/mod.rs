@@ -17,9 +17,9 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use connect_api::{
-    ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, ConnectError, FieldError,
-    PartitionProgress, PluginInfo, RecordValue, SourceConnector, SourceOffset, SourcePartition,
-    SourceRecord, SourceTask, TaskContext, TaskProgress,
+    ConfigDef, ConfigKey, ConfigMap, ConfigReader, ConfigType, ConfigUpdater, ConnectError,
+    FieldError, PartitionProgress, PluginInfo, RecordValue, SourceConnector, SourceOffset,
+    SourcePartition, SourceRecord, SourceTask, TaskContext, TaskProgress,
 };
 use connect_rocketmq::OutMessage;
 use connect_runtime::herder::{Herder, StandaloneHerder};
@@ -78,7 +78,9 @@ pub fn knobs(name: &str) -> Arc<Knobs> {
 /// runtime's scrubbing is exercised too), `fake.crash.at` (number: each task fails
 /// fatally once it reaches that record, with an error that echoes the password),
 /// `fake.knobs` (name of the test's [`Knobs`]), `fake.reconfigure.ms` (asks for periodic
-/// reconfiguration at that interval).
+/// reconfiguration at that interval), `fake.rotate.to` (at its first poll, a task whose
+/// `fake.password` differs asks the runtime to store this one instead, as a plugin that
+/// refreshed its token does).
 pub struct FakeConnector;
 
 pub struct FakeConfig {
@@ -122,6 +124,11 @@ impl SourceConnector for FakeConnector {
                 "when true, live validation fails",
             )
             .with_default("false"),
+            ConfigKey::new(
+                "fake.rotate.to",
+                ConfigType::Password,
+                "a password the task asks the runtime to store",
+            ),
         ]
     }
 
@@ -223,6 +230,7 @@ impl SourceConnector for FakeConnector {
             total: 0,
             crash_at: None,
             password: String::new(),
+            rotate: None,
         }))
     }
 }
@@ -235,6 +243,8 @@ struct FakeTask {
     total: u64,
     crash_at: Option<u64>,
     password: String,
+    /// The password to ask the runtime to store, and how.
+    rotate: Option<(String, Arc<dyn ConfigUpdater>)>,
 }
 
 pub fn task_partition(id: u64) -> SourcePartition {
@@ -256,6 +266,11 @@ impl SourceTask for FakeTask {
             .unwrap_or(0);
         self.crash_at = ctx.config.get("fake.crash.at").and_then(|v| v.parse().ok());
         self.password = ctx.config.get("fake.password").cloned().unwrap_or_default();
+        self.rotate = ctx
+            .config
+            .get("fake.rotate.to")
+            .filter(|to| **to != self.password)
+            .map(|to| (to.clone(), ctx.config_updater.clone()));
         if let Some(off) = ctx.offsets.offset(&task_partition(self.id))? {
             self.next = off.get("next").and_then(Value::as_u64).unwrap_or(0);
         }
@@ -263,6 +278,9 @@ impl SourceTask for FakeTask {
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>, ConnectError> {
+        if let Some((to, updater)) = self.rotate.take() {
+            updater.update(BTreeMap::from([("fake.password".to_owned(), to)]));
+        }
         if self.crash_at.is_some_and(|at| self.next >= at) {
             // A careless connector that echoes the secret: the runtime must scrub it.
             return Err(ConnectError::fatal(format!(

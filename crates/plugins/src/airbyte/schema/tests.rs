@@ -243,3 +243,40 @@ fn a_schema_that_is_not_json_schema_is_refused_with_why() {
     let err = ConfigSchema::new(&json!([1])).err().unwrap_or_default();
     assert!(err.contains("not a JSON object"), "{err}");
 }
+
+#[test]
+fn a_json_config_the_plugin_sends_back_becomes_the_same_flat_keys() {
+    let s = schema(&api());
+    let pairs = [
+        ("repository", "a/b"),
+        ("branches", r#"["main","dev"]"#),
+        ("ratio", "0.5"),
+        ("options.page_size", "10"),
+        ("credentials.option_title", "OAuth Credentials"),
+        ("credentials.access_token", "token-1"),
+    ];
+    let json = s
+        .to_json(&flat(&pairs), |_| false)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let back = s
+        .to_flat(&json, |_| false)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(back, flat(&pairs));
+
+    // An open schema hands back its extra top-level strings too, never host keys.
+    let f = schema(&faker());
+    let json = json!({"count": 10, "base_url": "http://x", "streams": "users"});
+    let back = f
+        .to_flat(&json, |k| k == "streams")
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(back, flat(&[("count", "10"), ("base_url", "http://x")]));
+}
+
+#[test]
+fn a_json_config_the_plugin_sends_back_that_breaks_its_schema_is_refused() {
+    let s = schema(&faker());
+    let errors = s
+        .to_flat(&json!({"count": 0}), |_| false)
+        .expect_err("count 0 is below the minimum");
+    assert_eq!(errors[0].field, "count");
+}

@@ -17,6 +17,7 @@ use crate::cluster::positions::{Owner, PositionRecord};
 use crate::cluster::ClusterError;
 use crate::connector_config::CONNECTOR_CLASS;
 use crate::herder::common::{self, RunParts};
+use crate::herder::updates::HerderUpdates;
 use crate::status::{State, StatusCell};
 use crate::store::{OffsetStore, TargetState};
 use crate::task_loop::{self, TaskHandle};
@@ -243,6 +244,11 @@ impl DistributedHerder {
                     )) as Arc<dyn OffsetStore>,
                     status: status.clone(),
                     settings: self.settings.clone(),
+                    config_updater: HerderUpdates::new(
+                        self.me.clone(),
+                        &key.connector,
+                        &checked.config,
+                    ),
                 });
                 run.map(|r| task_loop::spawn(r, &self.root, paused))
             }
