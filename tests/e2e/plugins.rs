@@ -336,6 +336,63 @@ async fn a_token_the_plugin_refreshes_is_stored_and_used_after_a_kill_9() {
     w.terminate(Duration::from_secs(60)).await.unwrap();
 }
 
+/// `VmHWM` (peak resident memory) of a process, in bytes.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+#[tokio::test]
+#[ignore = "needs a real RocketMQ: run tests/run"]
+async fn a_plugin_writing_1_gb_faster_than_rocketmq_takes_it_leaves_the_worker_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = unique_name("plugbig");
+    let connector = unique_name("scripted");
+    // 2 streams x 8192 records of 64 KiB: 1 GiB, which the plugin writes far faster
+    // than the worker can send it.
+    const PER_STREAM: u64 = 8192;
+    let config = json!({
+        "connector.class": "scripted",
+        "connect.topicname": format!("{base}-${{stream}}"),
+        "count": PER_STREAM.to_string(),
+        "pad_bytes": "65536",
+        "state_every": "256",
+        "stream_names": "alpha,beta",
+        "sync.interval.ms": "600000",
+    });
+    let alpha = KeyCounter::start(&format!("{base}-alpha")).await.unwrap();
+    let beta = KeyCounter::start(&format!("{base}-beta")).await.unwrap();
+    let w = WorkerProcess::start_with(
+        dir.path(),
+        "plugins-5",
+        &[(connector.clone(), config)],
+        &plugin_conf(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let pid = w.pid().unwrap();
+    let started = std::time::Instant::now();
+    let a = alpha.wait_for(&ids("alpha", PER_STREAM), WAIT).await;
+    let b = beta.wait_for(&ids("beta", PER_STREAM), WAIT).await;
+    if let (Err(_), _) | (_, Err(_)) = (&a, &b) {
+        panic!("{a:?} {b:?}\n{}", w.log_tail(80));
+    }
+    let peak = peak_rss(pid).unwrap();
+    eprintln!(
+        "1 GiB through the worker in {:.1} s; the worker's peak RSS: {} MiB",
+        started.elapsed().as_secs_f64(),
+        peak / (1024 * 1024)
+    );
+    // What the worker holds is bounded: the reader's 16 MiB, one poll's 4 MiB and the
+    // batches in flight (4 x 3 MiB), besides the worker itself; not the 1 GiB.
+    assert!(peak < 256 * 1024 * 1024, "peak RSS {peak} bytes");
+    alpha.stop().await;
+    beta.stop().await;
+}
+
 /// faker 7.2.1 with `count=5000, records_per_slice=250, always_updated=false`: 100
 /// products (a fixed list), 5000 users and 5000 purchases, each with ids from 1.
 const FAKER_PRODUCTS: u64 = 100;

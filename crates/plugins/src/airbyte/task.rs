@@ -24,6 +24,9 @@ use crate::process::{rss_bytes, LogFields, PluginCommand};
 
 /// The most records one poll returns.
 const POLL_MAX: usize = 1000;
+/// One poll returns no more records once their lines add up to this many bytes (the
+/// runtime holds a poll's records besides its batches in flight).
+const POLL_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// How long a poll waits for the first record before it returns none.
 const POLL_WAIT: Duration = Duration::from_secs(1);
 /// Items between the reader and the task.
@@ -329,9 +332,13 @@ impl SourceTask for AirbyteTask {
         };
         let mut ended = None;
         let mut controls = Vec::new();
+        let mut bytes = 0;
         while let Some(item) = next.take() {
             match item {
-                Item::Record(r, _permit) => out.push(r),
+                Item::Record(r, permit) => {
+                    bytes += permit.num_permits();
+                    out.push(r);
+                }
                 Item::Control(json) => controls.push(json),
                 Item::Done => {
                     ended = Some(None);
@@ -342,7 +349,7 @@ impl SourceTask for AirbyteTask {
                     break;
                 }
             }
-            if out.len() >= POLL_MAX {
+            if out.len() >= POLL_MAX || bytes >= POLL_MAX_BYTES {
                 break;
             }
             next = rx.try_recv().ok();
