@@ -465,6 +465,24 @@ async fn faker_from_pypi_streams_users_products_and_purchases_into_three_topics_
             "{stream}: nothing more than the ids"
         );
     }
+    // Status counts per stream what was read and what is committed (acknowledged and
+    // covered by a committed state): all of it once the sync's last states are stored.
+    eventually(WAIT, "every stream's records committed", || async {
+        let (_, s) = w.get(&format!("/connectors/{connector}/status")).await?;
+        let c = &s["tasks"][0]["counters"];
+        let all = [
+            ("users", 5000),
+            ("products", FAKER_PRODUCTS),
+            ("purchases", FAKER_PURCHASES),
+        ]
+        .iter()
+        .all(|(stream, n)| {
+            c[format!("records_{stream}")] == *n && c[format!("committed_{stream}")] == *n
+        });
+        Ok(all.then_some(()))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
     for (_, c) in counters {
         c.stop().await;
     }

@@ -331,6 +331,7 @@ fn state(
             settings.plugin
         )
     })?;
+    lock(stats).handed_on(stream.as_deref(), &partition, &offset);
     Ok(SourceRecord::offset_only(partition, offset))
 }
 

@@ -374,6 +374,17 @@ impl SourceTask for AirbyteTask {
         Ok(out)
     }
 
+    /// Counts the records whose states the runtime committed.
+    async fn commit(&mut self) -> Result<(), ConnectError> {
+        if let Some(offsets) = &self.offsets {
+            self.stats
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .committed(offsets.as_ref());
+        }
+        Ok(())
+    }
+
     async fn stop(&mut self) -> Result<(), ConnectError> {
         self.end_sync().await;
         Ok(())
@@ -405,9 +416,13 @@ impl SourceTask for AirbyteTask {
                     .as_deref()
                     .filter(|s| *s == "INCOMPLETE")
                     .map(|_| "the plugin reports the stream INCOMPLETE".to_owned());
+                let metric = metric_name(name);
                 progress
                     .counters
-                    .insert(format!("records_{}", metric_name(name)), st.records);
+                    .insert(format!("records_{metric}"), st.records);
+                progress
+                    .counters
+                    .insert(format!("committed_{metric}"), st.committed);
             }
             progress.partitions.push(p);
         }
