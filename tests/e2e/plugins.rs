@@ -477,7 +477,10 @@ async fn faker_from_pypi_streams_users_products_and_purchases_into_three_topics_
         ]
         .iter()
         .all(|(stream, n)| {
-            c[format!("records_{stream}")] == *n && c[format!("committed_{stream}")] == *n
+            c[format!("records_{stream}")] == *n
+                && c[format!("committed_{stream}")] == *n
+                // The plugin's STREAM_STATUS: complete.
+                && c[format!("stream_state_{stream}")] == 3
         });
         Ok(all.then_some(()))
     })

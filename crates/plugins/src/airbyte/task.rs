@@ -423,6 +423,11 @@ impl SourceTask for AirbyteTask {
                 progress
                     .counters
                     .insert(format!("committed_{metric}"), st.committed);
+                if let Some(state) = st.status.as_deref().and_then(stream_state_code) {
+                    progress
+                        .counters
+                        .insert(format!("stream_state_{metric}"), state);
+                }
             }
             progress.partitions.push(p);
         }
@@ -444,6 +449,18 @@ impl SourceTask for AirbyteTask {
             }
         }
         progress
+    }
+}
+
+/// A `STREAM_STATUS` as a number for status and `/metrics`: 1 started, 2 running,
+/// 3 complete, 4 incomplete.
+fn stream_state_code(status: &str) -> Option<u64> {
+    match status {
+        "STARTED" => Some(1),
+        "RUNNING" => Some(2),
+        "COMPLETE" => Some(3),
+        "INCOMPLETE" => Some(4),
+        _ => None,
     }
 }
 
