@@ -84,7 +84,7 @@ pub(crate) fn check_put(
 
 /// How a changed connector config is checked before it is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Check {
+pub enum Check {
     /// Its keys, and the plugin's live validation against the source (a user's change).
     Live,
     /// Its keys only: values a running task just used against the source.

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use connect_api::{ConfigDef, ConfigMap, FieldError, PluginInfo, SourceOffset, SourcePartition};
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, Check};
 pub use distributed::DistributedHerder;
 pub use standalone::StandaloneHerder;
 pub use types::{
@@ -48,21 +48,40 @@ pub trait Herder: Send + Sync {
     async fn validate(&self, config: ConfigMap) -> Vec<FieldError> {
         self.catalog().validate(&config).await
     }
-    /// Creates or updates a connector and starts its tasks (in `initial_state`, default
-    /// running, for a new connector).
+    /// Creates or updates a connector, a changed config checked as `check` says, and
+    /// starts its tasks (in `initial_state`, default running, for a new connector).
+    async fn put_checked(
+        &self,
+        name: &str,
+        config: ConfigMap,
+        mode: PutMode,
+        initial_state: Option<TargetState>,
+        check: Check,
+    ) -> Result<PutOutcome, HerderError>;
+    /// The config of one connector as stored (placeholders unresolved, secrets shown).
+    fn stored_config(&self, name: &str) -> Result<ConfigMap, HerderError>;
+    /// Creates or updates a connector, checked against the source too, and starts its
+    /// tasks (in `initial_state`, default running, for a new connector).
     async fn put_connector(
         &self,
         name: &str,
         config: ConfigMap,
         mode: PutMode,
         initial_state: Option<TargetState>,
-    ) -> Result<PutOutcome, HerderError>;
+    ) -> Result<PutOutcome, HerderError> {
+        self.put_checked(name, config, mode, initial_state, Check::Live)
+            .await
+    }
     /// Changes some keys of a connector's config (`None` removes a key).
     async fn patch_connector(
         &self,
         name: &str,
         changes: BTreeMap<String, Option<String>>,
-    ) -> Result<PutOutcome, HerderError>;
+    ) -> Result<PutOutcome, HerderError> {
+        let config = catalog::patched(self.stored_config(name)?, changes);
+        self.put_connector(name, config, PutMode::Upsert, None)
+            .await
+    }
     /// Stores new values a task asked to keep (an Airbyte plugin's refreshed token) over
     /// the connector's config, like a PATCH but checked offline only (the task just
     /// used them against the source); the tasks restart with them.
@@ -70,7 +89,12 @@ pub trait Herder: Send + Sync {
         &self,
         name: &str,
         changes: BTreeMap<String, String>,
-    ) -> Result<PutOutcome, HerderError>;
+    ) -> Result<PutOutcome, HerderError> {
+        let changes = changes.into_iter().map(|(k, v)| (k, Some(v))).collect();
+        let config = catalog::patched(self.stored_config(name)?, changes);
+        self.put_checked(name, config, PutMode::Upsert, None, Check::Offline)
+            .await
+    }
     /// Names of all connectors, sorted.
     async fn connectors(&self) -> Vec<String>;
     /// Config and tasks of one connector.

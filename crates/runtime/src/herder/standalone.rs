@@ -240,8 +240,25 @@ impl StandaloneHerder {
         Ok(info)
     }
 
-    /// Creates or updates a connector; `check` says whether a changed config is checked
-    /// against the source too.
+    fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
+        self.with(name, |e| view::require_stopped(name, e.target, e.state()))?
+    }
+}
+
+#[async_trait]
+impl Herder for StandaloneHerder {
+    fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    fn mode(&self) -> &'static str {
+        "standalone"
+    }
+
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     async fn put_checked(
         &self,
         name: &str,
@@ -293,59 +310,8 @@ impl StandaloneHerder {
         })
     }
 
-    fn require_stopped(&self, name: &str) -> Result<(), HerderError> {
-        self.with(name, |e| view::require_stopped(name, e.target, e.state()))?
-    }
-}
-
-#[async_trait]
-impl Herder for StandaloneHerder {
-    fn worker_id(&self) -> &str {
-        &self.worker_id
-    }
-
-    fn mode(&self) -> &'static str {
-        "standalone"
-    }
-
-    fn catalog(&self) -> &Catalog {
-        &self.catalog
-    }
-
-    async fn put_connector(
-        &self,
-        name: &str,
-        config: ConfigMap,
-        mode: PutMode,
-        initial_state: Option<TargetState>,
-    ) -> Result<PutOutcome, HerderError> {
-        self.put_checked(name, config, mode, initial_state, Check::Live)
-            .await
-    }
-
-    async fn update_from_task(
-        &self,
-        name: &str,
-        changes: BTreeMap<String, String>,
-    ) -> Result<PutOutcome, HerderError> {
-        let config = self.with(name, |e| e.config.clone())?;
-        let config = catalog::patched(
-            config,
-            changes.into_iter().map(|(k, v)| (k, Some(v))).collect(),
-        );
-        self.put_checked(name, config, PutMode::Upsert, None, Check::Offline)
-            .await
-    }
-
-    async fn patch_connector(
-        &self,
-        name: &str,
-        changes: BTreeMap<String, Option<String>>,
-    ) -> Result<PutOutcome, HerderError> {
-        let config = self.with(name, |e| e.config.clone())?;
-        let config = catalog::patched(config, changes);
-        self.put_connector(name, config, PutMode::Upsert, None)
-            .await
+    fn stored_config(&self, name: &str) -> Result<ConfigMap, HerderError> {
+        self.with(name, |e| e.config.clone())
     }
 
     async fn connectors(&self) -> Vec<String> {

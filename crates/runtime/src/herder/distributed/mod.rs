@@ -73,68 +73,6 @@ pub struct DistributedHerder {
 }
 
 impl DistributedHerder {
-    /// Creates or updates a connector; `check` says whether a changed config is checked
-    /// against the source too.
-    async fn put_checked(
-        &self,
-        name: &str,
-        mut config: ConfigMap,
-        mode: PutMode,
-        initial_state: Option<TargetState>,
-        check: Check,
-    ) -> Result<PutOutcome, HerderError> {
-        self.gate.refuse_if_shutting_down()?;
-        let existing = self.engine.view().configs.get(name).cloned();
-        let unchanged = catalog::check_put(
-            name,
-            &mut config,
-            mode,
-            existing.as_ref().map(|c| &c.config),
-        )?;
-        if let Some(c) = existing.filter(|c| unchanged && c.split_failure.is_none()) {
-            // Re-putting the same config changes nothing.
-            return Ok(PutOutcome {
-                info: self.info(name, &c),
-                created: false,
-            });
-        }
-        let checked = match check {
-            Check::Live => self.catalog.check_live(&config).await,
-            Check::Offline => self.catalog.check_offline(&config),
-        }
-        .map_err(HerderError::InvalidConfig)?;
-        let request = self.request_id();
-        let offset = self
-            .write_config(&ConfigRecord::Connector {
-                name: name.to_owned(),
-                config: checked.config.clone(),
-                initial_state: initial_state.unwrap_or(TargetState::Started),
-                create_only: mode == PutMode::CreateOnly,
-                request: request.clone(),
-            })
-            .await?;
-        let (outcome, c) = {
-            let v = self.engine.view();
-            (
-                v.outcomes.get(&request).map(|(_, o)| o.clone()),
-                v.configs.get(name).cloned(),
-            )
-        };
-        if let Some(c) = c.as_ref().filter(|c| c.config_offset == offset) {
-            // Parsed already: the leader's split and this worker's tasks use it.
-            self.parsed.keep(name, c.config_offset, &checked);
-        }
-        match (outcome, c) {
-            (Some(Outcome::Exists), _) => Err(HerderError::AlreadyExists(name.to_owned())),
-            (Some(o), Some(c)) => Ok(PutOutcome {
-                info: self.info(name, &c),
-                created: o == Outcome::Created,
-            }),
-            // Deleted again by another call right after.
-            _ => Err(HerderError::NotFound(name.to_owned())),
-        }
-    }
-
     /// A herder over a started engine; starts its control and status loops.
     pub fn start(
         engine: Arc<Engine>,
@@ -287,36 +225,68 @@ impl Herder for DistributedHerder {
         &self.catalog
     }
 
-    async fn put_connector(
+    async fn put_checked(
         &self,
         name: &str,
-        config: ConfigMap,
+        mut config: ConfigMap,
         mode: PutMode,
         initial_state: Option<TargetState>,
+        check: Check,
     ) -> Result<PutOutcome, HerderError> {
-        self.put_checked(name, config, mode, initial_state, Check::Live)
-            .await
+        self.gate.refuse_if_shutting_down()?;
+        let existing = self.engine.view().configs.get(name).cloned();
+        let unchanged = catalog::check_put(
+            name,
+            &mut config,
+            mode,
+            existing.as_ref().map(|c| &c.config),
+        )?;
+        if let Some(c) = existing.filter(|c| unchanged && c.split_failure.is_none()) {
+            // Re-putting the same config changes nothing.
+            return Ok(PutOutcome {
+                info: self.info(name, &c),
+                created: false,
+            });
+        }
+        let checked = match check {
+            Check::Live => self.catalog.check_live(&config).await,
+            Check::Offline => self.catalog.check_offline(&config),
+        }
+        .map_err(HerderError::InvalidConfig)?;
+        let request = self.request_id();
+        let offset = self
+            .write_config(&ConfigRecord::Connector {
+                name: name.to_owned(),
+                config: checked.config.clone(),
+                initial_state: initial_state.unwrap_or(TargetState::Started),
+                create_only: mode == PutMode::CreateOnly,
+                request: request.clone(),
+            })
+            .await?;
+        let (outcome, c) = {
+            let v = self.engine.view();
+            (
+                v.outcomes.get(&request).map(|(_, o)| o.clone()),
+                v.configs.get(name).cloned(),
+            )
+        };
+        if let Some(c) = c.as_ref().filter(|c| c.config_offset == offset) {
+            // Parsed already: the leader's split and this worker's tasks use it.
+            self.parsed.keep(name, c.config_offset, &checked);
+        }
+        match (outcome, c) {
+            (Some(Outcome::Exists), _) => Err(HerderError::AlreadyExists(name.to_owned())),
+            (Some(o), Some(c)) => Ok(PutOutcome {
+                info: self.info(name, &c),
+                created: o == Outcome::Created,
+            }),
+            // Deleted again by another call right after.
+            _ => Err(HerderError::NotFound(name.to_owned())),
+        }
     }
 
-    async fn update_from_task(
-        &self,
-        name: &str,
-        changes: BTreeMap<String, String>,
-    ) -> Result<PutOutcome, HerderError> {
-        let changes = changes.into_iter().map(|(k, v)| (k, Some(v))).collect();
-        let config = catalog::patched(self.connector(name)?.config, changes);
-        self.put_checked(name, config, PutMode::Upsert, None, Check::Offline)
-            .await
-    }
-
-    async fn patch_connector(
-        &self,
-        name: &str,
-        changes: BTreeMap<String, Option<String>>,
-    ) -> Result<PutOutcome, HerderError> {
-        let config = catalog::patched(self.connector(name)?.config, changes);
-        self.put_connector(name, config, PutMode::Upsert, None)
-            .await
+    fn stored_config(&self, name: &str) -> Result<ConfigMap, HerderError> {
+        Ok(self.connector(name)?.config)
     }
 
     async fn connectors(&self) -> Vec<String> {
