@@ -3,7 +3,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -28,18 +28,25 @@ fn children_cpu() -> anyhow::Result<f64> {
     Ok(secs(u.user_time()) + secs(u.system_time()))
 }
 
-/// Runs `cmd` to completion (blocking; call it from `spawn_blocking`), killing it and
-/// everything it started after `limit`. Its stderr goes to ours; a non-zero exit, a
-/// timeout or a missing JSON summary line is an error.
-pub fn run_tool(mut cmd: Command, limit: Duration) -> anyhow::Result<ToolRun> {
+/// Wall time and CPU time of a process that ran to its end.
+pub struct Measured {
+    /// How it ended.
+    pub status: ExitStatus,
+    /// Wall-clock seconds from spawn to exit.
+    pub seconds: f64,
+    /// User + system CPU seconds of the process and its waited-for descendants.
+    pub cpu_seconds: f64,
+}
+
+/// Spawns `cmd` (its stdio as the caller set it) in a process group of its own and
+/// waits for its end (blocking; call it from `spawn_blocking`), killing the group after
+/// `limit`. Its CPU time is what `getrusage(RUSAGE_CHILDREN)` gained meanwhile, so no
+/// other child of this process may end during the run.
+pub fn spawn_measured(cmd: &mut Command, limit: Duration) -> anyhow::Result<Measured> {
     let what = format!("{cmd:?}");
-    let out_file = tempfile::tempfile().context("temporary file for the tool's output")?;
     let before = children_cpu()?;
     let started = Instant::now();
     let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(out_file.try_clone()?)
-        .stderr(Stdio::inherit())
         // Its own process group, so a timeout can stop what it started too.
         .process_group(0)
         .spawn()
@@ -56,21 +63,36 @@ pub fn run_tool(mut cmd: Command, limit: Duration) -> anyhow::Result<ToolRun> {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu_seconds = children_cpu()? - before;
+    Ok(Measured {
+        status,
+        seconds: started.elapsed().as_secs_f64(),
+        cpu_seconds: children_cpu()? - before,
+    })
+}
+
+/// Runs `cmd` to completion (blocking; call it from `spawn_blocking`), killing it and
+/// everything it started after `limit`. Its stderr goes to ours; a non-zero exit, a
+/// timeout or a missing JSON summary line is an error.
+pub fn run_tool(mut cmd: Command, limit: Duration) -> anyhow::Result<ToolRun> {
+    let what = format!("{cmd:?}");
+    let out_file = tempfile::tempfile().context("temporary file for the tool's output")?;
+    cmd.stdin(Stdio::null())
+        .stdout(out_file.try_clone()?)
+        .stderr(Stdio::inherit());
+    let run = spawn_measured(&mut cmd, limit)?;
     let mut stdout = String::new();
     let mut f = out_file;
     f.seek(SeekFrom::Start(0))?;
     f.read_to_string(&mut stdout)
         .context("reading the tool's output")?;
-    if !status.success() {
-        bail!("{what} failed ({status}); its output:\n{stdout}");
+    if !run.status.success() {
+        bail!("{what} failed ({}); its output:\n{stdout}", run.status);
     }
     let summary = last_json_line(&stdout)
         .with_context(|| format!("{what} printed no JSON summary line; its output:\n{stdout}"))?;
     Ok(ToolRun {
-        seconds,
-        cpu_seconds,
+        seconds: run.seconds,
+        cpu_seconds: run.cpu_seconds,
         summary,
     })
 }

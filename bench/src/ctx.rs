@@ -27,6 +27,8 @@ pub struct Ctx {
     pub elasticdump_page: u32,
     /// `bench/peers` (the peer tools' launchers).
     pub peers: PathBuf,
+    /// The plugin path holding the Airbyte faker plugin (stage F), when given.
+    pub plugins: Option<PathBuf>,
     /// Scratch space (worker stores, logs); deleted at exit.
     pub scratch: tempfile::TempDir,
     /// Pid of Elasticsearch.

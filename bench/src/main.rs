@@ -3,18 +3,21 @@
 //! Measures, against the real services of `distribution/bin/rmq-services`:
 //! A the Elasticsearch read ceiling, B the RocketMQ produce ceiling (Apache RocketMQ's
 //! `BatchProducer` and our producer path fed from memory), C rmq-connect end to end,
-//! D the tools users would pick instead, E the tailing lag; then prints a table and
-//! writes `bench/results/<date>.json`.
+//! D the tools users would pick instead, E the tailing lag, F an Airbyte plugin's own
+//! ceiling against the same read through rmq-connect; then prints a table and writes
+//! `bench/results/<date>.json`.
 
 mod child;
 mod ctx;
 mod dataset;
 mod end_to_end;
 mod es_ceiling;
+mod faker;
 mod machine;
 mod memory_source;
 mod model;
 mod peers;
+mod plugin_stage;
 mod procstat;
 mod produce;
 mod report;
@@ -51,8 +54,8 @@ struct Args {
     /// Skip the warm-up run before the counted runs.
     #[arg(long)]
     no_warmup: bool,
-    /// Which stages to run, comma-separated, of A, B, C, D, E.
-    #[arg(long, default_value = "A,B,C,D,E")]
+    /// Which stages to run, comma-separated, of A, B, C, D, E, F.
+    #[arg(long, default_value = "A,B,C,D,E,F")]
     stages: String,
     /// Elasticsearch.
     #[arg(long, env = "ES_URL", default_value = "http://127.0.0.1:9200")]
@@ -69,6 +72,10 @@ struct Args {
     /// The directory of the peer launchers (bench/peers).
     #[arg(long)]
     peers: PathBuf,
+    /// The plugin path holding the Airbyte faker plugin for stage F (bench/run passes
+    /// the one bench/peers/install fills: ~/.cache/rmq-connect/bench-tools/plugins).
+    #[arg(long)]
+    plugins: Option<PathBuf>,
     /// Where the JSON results go.
     #[arg(long)]
     results: PathBuf,
@@ -94,14 +101,14 @@ fn stages(spec: &str) -> anyhow::Result<BTreeSet<char>> {
     let mut out = BTreeSet::new();
     for s in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match s.to_ascii_uppercase().as_str() {
-            one @ ("A" | "B" | "C" | "D" | "E") => {
+            one @ ("A" | "B" | "C" | "D" | "E" | "F") => {
                 out.extend(one.chars());
             }
-            other => bail!("--stages: unknown stage {other:?}; use A, B, C, D or E"),
+            other => bail!("--stages: unknown stage {other:?}; use A, B, C, D, E or F"),
         }
     }
     if out.is_empty() {
-        bail!("--stages: name at least one of A, B, C, D, E");
+        bail!("--stages: name at least one of A, B, C, D, E, F");
     }
     Ok(out)
 }
@@ -164,6 +171,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         produce_batch: args.batch_size,
         elasticdump_page: args.elasticdump_page,
         peers: args.peers.clone(),
+        plugins: args.plugins.clone(),
         scratch: tempfile::Builder::new().prefix("rmq-bench-").tempdir()?,
         es_pid,
         broker_pid,
@@ -253,6 +261,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await,
         );
     }
+    if stages.contains(&'F') {
+        figures.extend(plugin_stage::figures(&ctx).await);
+    }
     let tailing = if stages.contains(&'E') {
         // Elasticsearch's default refresh interval (1 s) + es.poll.interval.ms + 1 s.
         let target = 1_000.0 + connect_es_source::config::DEFAULT_POLL_INTERVAL_MS as f64 + 1_000.0;
@@ -274,6 +285,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "batch_producer_seconds": args.batch_producer_seconds,
             "tail_seconds": ctx.tail_seconds,
             "tail_rate": ctx.tail_rate,
+            "plugins": ctx.plugins,
             "index": index,
         }),
         figures,
@@ -297,6 +309,7 @@ mod tests {
             stages("a, C,e").unwrap().into_iter().collect::<String>(),
             "ACE"
         );
+        assert_eq!(stages("f").unwrap().into_iter().collect::<String>(), "F");
         assert!(stages("A,X").unwrap_err().to_string().contains("\"X\""));
         assert!(stages(" , ").is_err());
     }

@@ -13,13 +13,14 @@ pub const RMQ_CONNECT: &str = "rmq-connect";
 pub const ELASTICSEARCH: &str = "elasticsearch";
 /// RocketMQ's broker JVM.
 pub const BROKER: &str = "broker";
-/// The measured client when it is not rmq-connect (the ceiling loop, a peer tool).
+/// The measured client when it is not rmq-connect (the ceiling loop, a peer tool; for
+/// stage F the plugin's processes).
 pub const CLIENT: &str = "client";
 
 /// One measured run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
-    /// Documents (or messages) moved.
+    /// Documents (or messages, or plugin records) moved.
     pub docs: u64,
     /// Wall-clock seconds of the measured window.
     pub seconds: f64,
@@ -70,7 +71,8 @@ impl Run {
 /// A figure: the median over several runs after a warm-up run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
-    /// Short id (`A`, `B-rocketmq`, `B-ours`, `C`, `D-python`, `D-elasticdump`).
+    /// Short id (`A`, `B-rocketmq`, `B-ours`, `C`, `D-python`, `D-elasticdump`,
+    /// `F-plugin`, `F-ours`).
     pub id: String,
     /// What was measured.
     pub label: String,
@@ -141,29 +143,47 @@ impl Figure {
     }
 }
 
-/// Runs `once` for a warm-up (when `warmup`) and then `runs` counted times, printing
-/// each run; a failed run makes the whole figure missing, with the error as its note.
-pub async fn measure<F, Fut>(
-    id: &str,
-    label: &str,
+/// The runs of one figure as they come in: a warm-up (when `warmup`) and `runs` counted
+/// runs; the first failure ends it.
+struct Series<'a> {
+    id: &'a str,
+    label: &'a str,
     warmup: bool,
     runs: usize,
-    mut once: F,
-) -> Figure
-where
-    F: FnMut(usize) -> Fut,
-    Fut: Future<Output = anyhow::Result<Run>>,
-{
-    let mut all = Vec::new();
-    let total = runs + usize::from(warmup);
-    for i in 0..total {
-        let what = if warmup && i == 0 {
+    done: Vec<Run>,
+    failed: Option<String>,
+}
+
+impl<'a> Series<'a> {
+    fn new(id: &'a str, label: &'a str, warmup: bool, runs: usize) -> Self {
+        Self {
+            id,
+            label,
+            warmup,
+            runs,
+            done: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// Runs in all, the warm-up included.
+    fn total(&self) -> usize {
+        self.runs + usize::from(self.warmup)
+    }
+
+    /// Awaits step `i` (`run`), printing it, unless an earlier step failed.
+    async fn step(&mut self, i: usize, run: impl Future<Output = anyhow::Result<Run>>) {
+        if self.failed.is_some() {
+            return;
+        }
+        let (id, label) = (self.id, self.label);
+        let what = if self.warmup && i == 0 {
             "warm-up".to_owned()
         } else {
-            format!("run {}/{runs}", i + 1 - usize::from(warmup))
+            format!("run {}/{}", i + 1 - usize::from(self.warmup), self.runs)
         };
         println!("{id}: {label}: {what} ...");
-        match once(i).await {
+        match run.await {
             Ok(run) => {
                 println!(
                     "{id}: {what}: {} docs in {:.1} s = {:.0}/s; CPU s per million: {}{}",
@@ -179,20 +199,76 @@ where
                         .map(|m| format!("; peak RSS {m:.0} MiB"))
                         .unwrap_or_default()
                 );
-                all.push(run);
+                self.done.push(run);
             }
             Err(e) => {
                 println!("{id}: {what} failed: {e:#}");
-                return Figure::missing(id, label, format!("{what} failed: {e:#}"));
+                self.failed = Some(format!("{what} failed: {e:#}"));
             }
         }
     }
-    let warm = if warmup && !all.is_empty() {
-        Some(all.remove(0))
-    } else {
-        None
-    };
-    Figure::from_runs(id, label, warm, all)
+
+    /// The figure: missing with the failure, else the medians of the counted runs.
+    fn finish(mut self) -> Figure {
+        if let Some(why) = self.failed {
+            return Figure::missing(self.id, self.label, why);
+        }
+        let warm = if self.warmup && !self.done.is_empty() {
+            Some(self.done.remove(0))
+        } else {
+            None
+        };
+        Figure::from_runs(self.id, self.label, warm, self.done)
+    }
+}
+
+/// Runs `once` for a warm-up (when `warmup`) and then `runs` counted times, printing
+/// each run; a failed run makes the whole figure missing, with the error as its note.
+pub async fn measure<F, Fut>(
+    id: &str,
+    label: &str,
+    warmup: bool,
+    runs: usize,
+    mut once: F,
+) -> Figure
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<Run>>,
+{
+    let mut series = Series::new(id, label, warmup, runs);
+    for i in 0..series.total() {
+        series.step(i, once(i)).await;
+        if series.failed.is_some() {
+            break;
+        }
+    }
+    series.finish()
+}
+
+/// Like [`measure`] for two figures compared with each other (`(id, label)` each), their
+/// runs alternating (a, b, a, b, ...), so that a change of the machine's load between
+/// runs weighs on both alike. A failure ends only its own figure.
+pub async fn measure_alternating<FA, FutA, FB, FutB>(
+    a: (&str, &str),
+    b: (&str, &str),
+    warmup: bool,
+    runs: usize,
+    mut once_a: FA,
+    mut once_b: FB,
+) -> (Figure, Figure)
+where
+    FA: FnMut(usize) -> FutA,
+    FutA: Future<Output = anyhow::Result<Run>>,
+    FB: FnMut(usize) -> FutB,
+    FutB: Future<Output = anyhow::Result<Run>>,
+{
+    let mut sa = Series::new(a.0, a.1, warmup, runs);
+    let mut sb = Series::new(b.0, b.1, warmup, runs);
+    for i in 0..sa.total() {
+        sa.step(i, once_a(i)).await;
+        sb.step(i, once_b(i)).await;
+    }
+    (sa.finish(), sb.finish())
 }
 
 #[cfg(test)]
@@ -243,5 +319,37 @@ mod tests {
         .await;
         assert!(f.docs_per_sec.is_none());
         assert!(f.note.unwrap().contains("boom"));
+    }
+
+    #[tokio::test]
+    async fn alternating_figures_interleave_their_runs_and_fail_alone() {
+        let order = std::sync::Mutex::new(String::new());
+        let (a, b) = measure_alternating(
+            ("A", "x"),
+            ("B", "y"),
+            true,
+            2,
+            |_| {
+                order.lock().unwrap().push('a');
+                async { Ok(run(10, 1.0, 0.5)) }
+            },
+            |i| {
+                order.lock().unwrap().push('b');
+                async move {
+                    if i == 1 {
+                        anyhow::bail!("boom")
+                    }
+                    Ok(run(10, 2.0, 0.5))
+                }
+            },
+        )
+        .await;
+        // b's closure is still called after its failure, but its run is not awaited.
+        assert_eq!(*order.lock().unwrap(), "ababab");
+        assert_eq!(a.runs.len(), 2);
+        assert!(a.warmup.is_some());
+        assert_eq!(a.docs_per_sec, Some(10.0));
+        assert!(b.docs_per_sec.is_none());
+        assert!(b.note.unwrap().contains("run 1/2 failed: boom"));
     }
 }

@@ -15,22 +15,43 @@ pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     parse_cpu_ticks(&text).map(|ticks| ticks as f64 / TICKS_PER_SECOND)
 }
 
-/// utime + stime from a `/proc/<pid>/stat` line. The command name (field 2) may hold
-/// spaces and parentheses, so fields are counted from the last `)`.
+/// User + system CPU seconds of the children `pid` has waited for (and of their own
+/// waited-for descendants), so far: `cutime` + `cstime`. A child still running is not
+/// in it yet.
+pub fn children_cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("cannot read /proc/{pid}/stat: has process {pid} exited?"))?;
+    parse_ticks(&text, CHILDREN_TICKS).map(|ticks| ticks as f64 / TICKS_PER_SECOND)
+}
+
+/// Fields of utime and stime in a `/proc/<pid>/stat` line (1-based, as `proc(5)` counts).
+const OWN_TICKS: [usize; 2] = [14, 15];
+/// Fields of cutime and cstime.
+const CHILDREN_TICKS: [usize; 2] = [16, 17];
+
+/// utime + stime from a `/proc/<pid>/stat` line.
 fn parse_cpu_ticks(stat: &str) -> anyhow::Result<u64> {
+    parse_ticks(stat, OWN_TICKS)
+}
+
+/// The sum of the tick `fields` of a `/proc/<pid>/stat` line. The command name
+/// (field 2) may hold spaces and parentheses, so fields are counted from the last `)`.
+fn parse_ticks(stat: &str, fields_wanted: [usize; 2]) -> anyhow::Result<u64> {
     let Some(end) = stat.rfind(')') else {
         bail!("unexpected /proc stat line: {stat:?}");
     };
-    // After ")": state (field 3), ..., utime (field 14), stime (field 15).
+    // After ")": state (field 3), ..., utime (14), stime (15), cutime (16), cstime (17).
     let fields: Vec<&str> = stat[end + 1..].split_whitespace().collect();
     let field = |n: usize| -> anyhow::Result<u64> {
         fields
-            .get(n - 3)
+            .get(n.saturating_sub(3))
             .with_context(|| format!("stat line has no field {n}"))?
             .parse::<u64>()
             .with_context(|| format!("stat field {n} is not a number"))
     };
-    Ok(field(14)? + field(15)?)
+    fields_wanted
+        .iter()
+        .try_fold(0, |sum, n| Ok(sum + field(*n)?))
 }
 
 /// Peak resident set size of `pid` so far (`VmHWM`), in KiB.
@@ -82,6 +103,9 @@ mod tests {
     fn cpu_ticks_are_counted_after_a_command_name_with_spaces_and_parens() {
         let line = "4625 (java (es) x) S 1 4625 4625 0 -1 4194560 1 0 0 0 250 75 0 0 20 0 80 0";
         assert_eq!(parse_cpu_ticks(line).unwrap(), 325);
+        assert_eq!(parse_ticks(line, CHILDREN_TICKS).unwrap(), 0);
+        let waited = "9 (w) S 1 9 9 0 -1 4194560 1 0 0 0 250 75 40 2 20 0 80 0";
+        assert_eq!(parse_ticks(waited, CHILDREN_TICKS).unwrap(), 42);
     }
 
     #[test]
@@ -101,6 +125,7 @@ mod tests {
     fn this_process_has_cpu_time_and_a_peak_rss() {
         let me = std::process::id();
         assert!(cpu_seconds(me).unwrap() >= 0.0);
+        assert!(children_cpu_seconds(me).unwrap() >= 0.0);
         assert!(peak_rss_kib(me).unwrap() > 0);
     }
 }

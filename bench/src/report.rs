@@ -31,7 +31,7 @@ pub struct Report {
     pub machine: Value,
     /// The settings of the run.
     pub settings: Value,
-    /// A, B, C, D.
+    /// A, B, C, D, F.
     pub figures: Vec<Figure>,
     /// E.
     pub tailing: Option<TailFigure>,
@@ -95,12 +95,14 @@ pub fn evaluate(
     let c_fig = figures.iter().find(|f| f.id == "C");
     let cpu = c_fig.and_then(|f| f.cpu_s_per_million.get(RMQ_CONNECT).copied());
     let rss = c_fig.and_then(|f| f.peak_rss_mib);
+    let plugin_ratio = ratio(rate(figures, "F-ours"), rate(figures, "F-plugin"));
     let ratios = vec![
         ("C / min(A, B)".to_owned(), ratio(c, ceiling)),
         ("C / A".to_owned(), ratio(c, a)),
         ("C / B".to_owned(), ratio(c, b)),
         ("C / D-python".to_owned(), ratio(c, py)),
         ("C / D-elasticdump".to_owned(), ratio(c, dump)),
+        ("F-ours / F-plugin".to_owned(), plugin_ratio),
     ];
     let targets = vec![
         at_least("C >= 0.8 x min(A, B)", ratio(c, ceiling), 0.8),
@@ -115,6 +117,11 @@ pub fn evaluate(
             "rmq-connect peak RSS <= 100 MB",
             rss.map(|m| m * 1.048_576),
             Some(100.0),
+        ),
+        at_least(
+            "F-ours >= 0.9 x F-plugin (faker read to /dev/null)",
+            plugin_ratio,
+            0.9,
         ),
         // Judged only when every document written was read back.
         at_most(
@@ -240,6 +247,29 @@ mod tests {
         assert_eq!(targets[2].met, None, "elasticdump missing");
         assert_eq!(targets[3].met, Some(true));
         assert_eq!(targets[4].met, Some(true));
+        assert_eq!(targets[5].met, None, "F missing");
+    }
+
+    #[test]
+    fn the_plugin_target_compares_f_ours_with_the_plugins_own_ceiling() {
+        let (ratios, targets) =
+            evaluate(&[fig("F-plugin", 10_000.0), fig("F-ours", 9_500.0)], None);
+        let r = ratios
+            .iter()
+            .find(|(n, _)| n == "F-ours / F-plugin")
+            .unwrap();
+        assert!((r.1.unwrap() - 0.95).abs() < 1e-9);
+        let t = targets
+            .iter()
+            .find(|t| t.target.starts_with("F-ours"))
+            .unwrap();
+        assert_eq!(t.met, Some(true));
+        let (_, targets) = evaluate(&[fig("F-plugin", 10_000.0), fig("F-ours", 8_000.0)], None);
+        let t = targets
+            .iter()
+            .find(|t| t.target.starts_with("F-ours"))
+            .unwrap();
+        assert_eq!(t.met, Some(false));
     }
 
     #[test]
