@@ -103,6 +103,7 @@ impl PluginCommand {
             program: self.program.display().to_string(),
             message: "no stdout pipe".into(),
         })?;
+        widen_pipe(&stdout, &self.plugin);
         let stderr_tail = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_TAIL)));
         let stderr_reader = child
             .stderr
@@ -118,6 +119,21 @@ impl PluginCommand {
             guard,
             lines_read: 0,
         })
+    }
+}
+
+/// The bytes the plugin's stdout pipe holds (Linux's default is 64 KiB, about 140 of
+/// faker's records: a plugin blocked on a full pipe whenever the reader is a moment
+/// late). 1 MiB is the most an unprivileged process may set by default
+/// (`/proc/sys/fs/pipe-max-size`); it adds that much to what a sync holds in memory.
+const PIPE_BYTES: i32 = 1024 * 1024;
+
+/// Widens the stdout pipe to [`PIPE_BYTES`]; keeps the default when the system refuses.
+fn widen_pipe(stdout: &tokio::process::ChildStdout, plugin: &str) {
+    use std::os::fd::AsRawFd;
+    let fd = stdout.as_raw_fd();
+    if let Err(e) = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES)) {
+        tracing::debug!(plugin, error = %e, "the plugin's stdout pipe keeps its default size");
     }
 }
 
@@ -269,5 +285,38 @@ pub fn describe_exit(status: &ExitStatus) -> String {
                 .unwrap_or_default()
         ),
         (None, None) => "ended".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_plugins_stdout_pipe_is_widened_to_1_mib() {
+        let cmd = PluginCommand {
+            plugin: "sleeper".into(),
+            program: PathBuf::from("sleep"),
+            args: vec![],
+            env: BTreeMap::new(),
+            dir: std::env::temp_dir(),
+        };
+        let mut running = cmd
+            .spawn(&["5".into()], 1024, None, LogFields::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fd = running.stdout.get_ref().as_raw_fd();
+        let size = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETPIPE_SZ);
+        running.terminate(Duration::from_secs(1)).await;
+        // Where the system caps pipes lower, the default stays; here it is 1 MiB.
+        let cap = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .unwrap_or(0);
+        if cap >= PIPE_BYTES {
+            assert_eq!(size, Ok(PIPE_BYTES));
+        }
     }
 }
