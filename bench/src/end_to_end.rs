@@ -26,6 +26,22 @@ pub fn connector_config(ctx: &Ctx, index: &str, topic: &str) -> Value {
     })
 }
 
+/// `POST /connectors` with `body` (`{"name": …, "config": …}`); an error says what the
+/// worker answered.
+pub async fn create_connector(worker: &WorkerProcess, body: &Value) -> anyhow::Result<()> {
+    let (code, answer) = worker
+        .send_raw(
+            reqwest::Method::POST,
+            "/connectors",
+            &serde_json::to_vec(body)?,
+        )
+        .await?;
+    if code != 201 && code != 200 {
+        bail!("creating the connector: HTTP {code}: {answer}");
+    }
+    Ok(())
+}
+
 /// One end-to-end run.
 pub async fn run_once(ctx: &Ctx, index: &str, run: usize) -> anyhow::Result<Run> {
     let topic = ctx.topic("c", run);
@@ -43,16 +59,7 @@ pub async fn run_once(ctx: &Ctx, index: &str, run: usize) -> anyhow::Result<Run>
         (BROKER, ctx.broker_pid),
     ])?;
     let started = Instant::now();
-    let (code, answer) = worker
-        .send_raw(
-            reqwest::Method::POST,
-            "/connectors",
-            &serde_json::to_vec(&body)?,
-        )
-        .await?;
-    if code != 201 && code != 200 {
-        bail!("creating the connector: HTTP {code}: {answer}");
-    }
+    create_connector(&worker, &body).await?;
     let stored = wait_stored(&counter, &topic, ctx.docs, Duration::from_secs(60)).await;
     let seconds = started.elapsed().as_secs_f64();
     let used = window.used()?;

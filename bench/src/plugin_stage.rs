@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 
 use crate::child::spawn_measured;
 use crate::ctx::Ctx;
+use crate::end_to_end::create_connector;
 use crate::faker::{self, Plugin};
 use crate::model::{measure_alternating, Figure, Run, BROKER, CLIENT, RMQ_CONNECT};
 use crate::procstat::{children_cpu_seconds, peak_rss_kib, CpuWindow};
@@ -226,16 +227,7 @@ async fn ours_once(ctx: &Ctx, p: &Prepared, run: usize) -> anyhow::Result<Run> {
     let plugin_cpu_before = children_cpu_seconds(pid)?;
     let created_ms = now_ms();
     let started = Instant::now();
-    let (code, answer) = worker
-        .send_raw(
-            reqwest::Method::POST,
-            "/connectors",
-            &serde_json::to_vec(&body)?,
-        )
-        .await?;
-    if code != 201 && code != 200 {
-        bail!("creating the connector: HTTP {code}: {answer}");
-    }
+    create_connector(&worker, &body).await?;
     let stored = wait_all_stored(&counter, &topics).await;
     let seconds = started.elapsed().as_secs_f64();
     let used = window.used();
