@@ -324,14 +324,16 @@ fn state(
         .as_ref()
         .map(|st| st.stream_descriptor.name.clone());
     let counted = s.source_stats.as_ref().and_then(|st| st.record_count);
-    lock(stats).state(stream.as_deref(), counted, &settings.plugin);
     let offset = SourceOffset::from_typed(&json!({ "state": raw })).map_err(|e| {
         format!(
             "plugin {}: the STATE on line {line_no}: {e}",
             settings.plugin
         )
     })?;
-    lock(stats).handed_on(stream.as_deref(), &partition, &offset);
+    let mut stats = lock(stats);
+    stats.state(stream.as_deref(), counted, &settings.plugin);
+    stats.handed_on(stream.as_deref(), &partition, &offset);
+    drop(stats);
     Ok(SourceRecord::offset_only(partition, offset))
 }
 
