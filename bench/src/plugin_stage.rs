@@ -35,7 +35,7 @@ const PLUGIN_FIGURE: (&str, &str) = ("F-plugin", "faker read to /dev/null");
 /// The id and label of the figure through rmq-connect.
 const OURS_FIGURE: (&str, &str) = ("F-ours", "faker through rmq-connect");
 /// How long the broker's counts may stand still before a run is given up (the
-/// connector's `check` and two `discover`s start a Python process each first).
+/// connector's `check` and `discover` start a Python process each first).
 const STALL: Duration = Duration::from_secs(90);
 
 /// What every run of stage F shares: the plugin, its config and catalog files, and the

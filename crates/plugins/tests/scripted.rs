@@ -371,6 +371,40 @@ async fn validation_names_the_key_of_a_bad_value_a_failed_check_and_an_unknown_s
     assert!(errors(plugin.parse_and_validate(&config(&[("count", "1")])).await).is_empty());
 }
 
+#[tokio::test]
+async fn the_split_after_a_validation_reuses_its_catalog_and_a_changed_config_discovers_again() {
+    let work = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plugin = scripted(&work).await;
+    let calls = work.path().join("calls");
+    let calls_arg = calls.display().to_string();
+    let commands = || -> Vec<String> {
+        let mut c: Vec<String> = std::fs::read_to_string(&calls)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        c.sort();
+        c
+    };
+    let first = config(&[("count", "1"), ("calls_file", &calls_arg)]);
+    assert!(plugin.parse_and_validate(&first).await.is_empty());
+    assert_eq!(commands(), ["check", "discover"]);
+    let parsed = plugin.parse(&first).unwrap_or_else(|e| panic!("{e:?}"));
+    let tasks = plugin
+        .task_configs(&parsed, 2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tasks.len(), 2, "one task per stream");
+    assert_eq!(commands(), ["check", "discover"], "no second discover");
+    let other = config(&[("count", "2"), ("calls_file", &calls_arg)]);
+    let parsed = plugin.parse(&other).unwrap_or_else(|e| panic!("{e:?}"));
+    plugin
+        .task_configs(&parsed, 2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(commands(), ["check", "discover", "discover"]);
+}
+
 /// This process's resident memory, in bytes.
 fn own_rss() -> u64 {
     rss_bytes(std::process::id()).unwrap_or(0)

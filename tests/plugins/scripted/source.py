@@ -33,6 +33,7 @@ SPEC = {
         "token": {"type": "string", "airbyte_secret": True},
         "rotate_token": {"type": "boolean", "default": False, "description": "at the start of read, send a CONTROL message with token + '-rotated' (unless it ends so)"},
         "token_file": {"type": "string", "description": "file each read appends the token it was given to"},
+        "calls_file": {"type": "string", "description": "file each check, discover and read appends its command to"},
     },
 }
 
@@ -61,6 +62,9 @@ def main():
         out({"type": "SPEC", "spec": {"connectionSpecification": SPEC}})
         return 0
     config = load(arg("--config"))
+    if config.get("calls_file"):
+        with open(config["calls_file"], "a") as f:
+            f.write("%s\n" % cmd)
     if cmd == "check":
         if config.get("check_fails"):
             out({"type": "CONNECTION_STATUS", "connectionStatus": {"status": "FAILED", "message": "the scripted source refuses this config"}})

@@ -8,6 +8,7 @@ pub mod config;
 pub mod messages;
 pub mod once;
 pub mod read;
+pub mod recent;
 pub mod schema;
 pub mod source;
 pub mod stats;

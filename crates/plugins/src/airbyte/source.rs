@@ -16,6 +16,7 @@ use super::catalog::{configure, split, StreamChoice};
 use super::config::{keys, own_keys, ConfigFile, HostSettings, PluginConfig, DEFAULT_MAX_LINE};
 use super::messages::{Catalog, ConfiguredCatalog, Status};
 use super::once::run_once;
+use super::recent::{RecentCatalog, REUSE_FOR};
 use super::schema::ConfigSchema;
 use super::task::AirbyteTask;
 use crate::discovery::Found;
@@ -28,6 +29,8 @@ pub struct AirbyteSource {
     cmd: PluginCommand,
     schema: Arc<ConfigSchema>,
     host: Arc<HostSettings>,
+    /// The last validation's catalog, for the split that follows it.
+    recent: RecentCatalog,
 }
 
 impl AirbyteSource {
@@ -72,6 +75,7 @@ impl AirbyteSource {
             cmd,
             schema: Arc::new(schema),
             host,
+            recent: RecentCatalog::default(),
         })
     }
 
@@ -98,6 +102,28 @@ impl AirbyteSource {
                 self.info.name
             )
         })
+    }
+
+    /// Runs `check` with `config`; an error says why the plugin refused it.
+    async fn check(&self, config: &PluginConfig) -> Result<(), String> {
+        let file = ConfigFile::write(&self.host.work_dir, "config", &config.json)?;
+        let answer = run_once(
+            &self.cmd,
+            &["check".into(), "--config".into(), file.path_arg()],
+            "CONNECTION_STATUS",
+            self.host.call_timeout,
+            self.host.guard.clone(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        match answer.connection_status {
+            Some(s) if s.status == Status::Succeeded => Ok(()),
+            Some(s) => Err(format!(
+                "the plugin's check failed: {}",
+                s.message.unwrap_or_else(|| "(no message)".into())
+            )),
+            None => Err("the plugin's CONNECTION_STATUS message has no status".into()),
+        }
     }
 }
 
@@ -146,47 +172,22 @@ impl SourceConnector for AirbyteSource {
         })
     }
 
+    /// Runs the plugin's `check` and `discover` side by side (each is a process start-up,
+    /// seconds for a Python source), then checks the chosen streams against the catalog,
+    /// which is kept for the split that follows.
     async fn validate(&self, config: &PluginConfig) -> Vec<FieldError> {
-        let file = match ConfigFile::write(&self.host.work_dir, "config", &config.json) {
-            Ok(f) => f,
-            Err(e) => return vec![FieldError::new("connection", e)],
-        };
-        let check = run_once(
-            &self.cmd,
-            &["check".into(), "--config".into(), file.path_arg()],
-            "CONNECTION_STATUS",
-            self.host.call_timeout,
-            self.host.guard.clone(),
-        )
-        .await;
-        drop(file);
-        let status = match check {
-            Ok(m) => m.connection_status,
-            Err(e) => return vec![FieldError::new("connection", e.to_string())],
-        };
-        match status {
-            Some(s) if s.status == Status::Succeeded => {}
-            Some(s) => {
-                return vec![FieldError::new(
-                    "connection",
-                    format!(
-                        "the plugin's check failed: {}",
-                        s.message.unwrap_or_else(|| "(no message)".into())
-                    ),
-                )]
-            }
-            None => {
-                return vec![FieldError::new(
-                    "connection",
-                    "the plugin's CONNECTION_STATUS message has no status",
-                )]
-            }
+        let (check, catalog) = tokio::join!(self.check(config), self.discover(config));
+        if let Err(e) = check {
+            return vec![FieldError::new("connection", e)];
         }
-        match self.discover(config).await {
-            Ok(catalog) => match StreamChoice::new(&catalog, config.streams.as_deref()) {
-                Ok(_) => vec![],
-                Err(e) => vec![FieldError::new(keys::STREAMS, e)],
-            },
+        match catalog {
+            Ok(catalog) => {
+                if let Err(e) = StreamChoice::new(&catalog, config.streams.as_deref()) {
+                    return vec![FieldError::new(keys::STREAMS, e)];
+                }
+                self.recent.keep(&config.json, &catalog);
+                vec![]
+            }
             Err(e) => vec![FieldError::new("connection", e)],
         }
     }
@@ -197,10 +198,13 @@ impl SourceConnector for AirbyteSource {
         raw: &ConfigMap,
         max_tasks: usize,
     ) -> Result<Vec<ConfigMap>, ConnectError> {
-        let catalog = self
-            .discover(config)
-            .await
-            .map_err(ConnectError::retriable)?;
+        let catalog = match self.recent.get(&config.json, REUSE_FOR) {
+            Some(c) => c,
+            None => self
+                .discover(config)
+                .await
+                .map_err(ConnectError::retriable)?,
+        };
         let chosen =
             StreamChoice::new(&catalog, config.streams.as_deref()).map_err(ConnectError::fatal)?;
         let configured = configure(chosen.streams(), raw);
