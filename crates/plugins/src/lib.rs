@@ -6,6 +6,7 @@
 //! sources published for Airbyte run on rmq-connect.
 
 pub mod airbyte;
+pub mod coalesce;
 pub mod discovery;
 pub mod error;
 pub mod guard;

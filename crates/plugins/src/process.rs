@@ -15,6 +15,7 @@ use nix::unistd::Pid;
 use tokio::process::{Child, ChildStdout, Command};
 use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
+use crate::coalesce::{Coalesce, SHORT_READ};
 use crate::error::PluginError;
 use crate::guard::Guard;
 
@@ -59,7 +60,7 @@ pub struct Running {
     plugin: String,
     child: Child,
     pgid: Option<u32>,
-    stdout: FramedRead<ChildStdout, LinesCodec>,
+    stdout: FramedRead<Coalesce<ChildStdout>, LinesCodec>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     /// Reads stderr until the process closes it.
     stderr_reader: Option<tokio::task::JoinHandle<()>>,
@@ -113,7 +114,11 @@ impl PluginCommand {
             plugin: self.plugin.clone(),
             child,
             pgid,
-            stdout: FramedRead::new(stdout, LinesCodec::new_with_max_length(max_line)),
+            stdout: FramedRead::with_capacity(
+                Coalesce::new(stdout),
+                LinesCodec::new_with_max_length(max_line),
+                READ_BUFFER,
+            ),
             stderr: stderr_tail,
             stderr_reader,
             guard,
@@ -121,6 +126,10 @@ impl PluginCommand {
         })
     }
 }
+
+/// The read buffer of the plugin's stdout: several reads' worth of [`SHORT_READ`], so a
+/// full read is never taken for a short one.
+const READ_BUFFER: usize = 4 * SHORT_READ;
 
 /// The bytes the plugin's stdout pipe holds (Linux's default is 64 KiB, about 140 of
 /// faker's records: a plugin blocked on a full pipe whenever the reader is a moment
@@ -307,7 +316,7 @@ mod tests {
             .spawn(&["5".into()], 1024, None, LogFields::default())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let fd = running.stdout.get_ref().as_raw_fd();
+        let fd = running.stdout.get_ref().get_ref().as_raw_fd();
         let size = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETPIPE_SZ);
         running.terminate(Duration::from_secs(1)).await;
         // Where the system caps pipes lower, the default stays; here it is 1 MiB.
