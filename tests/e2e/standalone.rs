@@ -154,6 +154,9 @@ async fn kill_9_mid_stream(
     let total = docs.len();
     f.load(&docs).await.unwrap();
     let mut config = es_connector(&f.index, &f.topic, batch as u32, tiebreaker);
+    // The incremental cursor's tie handling under a kill; the PIT backfill has its own
+    // kill -9 tests (e2e/backfill.rs).
+    config["es.backfill.mode"] = json!("sorted");
     if sync {
         config["send.mode"] = json!("sync");
     }

@@ -62,6 +62,17 @@ pub struct Hit {
     pub seq_no: Option<i64>,
     /// `_primary_term`, when the search asked for `seq_no_primary_term`.
     pub primary_term: Option<i64>,
+    /// `fields`: the doc values the search asked for (`docvalue_fields`), by field.
+    pub fields: BTreeMap<String, Vec<Value>>,
+}
+
+/// One page of a search through a point in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PitPage {
+    /// The point in time's id as this answer gives it (the next search must use it).
+    pub pit: Option<String>,
+    /// The hits.
+    pub hits: Vec<Hit>,
 }
 
 /// The mapping of one field in one concrete index.
@@ -231,7 +242,67 @@ impl EsClient {
             .send()
             .await;
         let bytes = read(response, &what).await?;
-        decode_hits(&bytes, index, &what)
+        decode_hits(&bytes, index, &what).map(|page| page.hits)
+    }
+
+    /// `POST /<index>/_pit`: opens a point in time on `index`, kept `keep_alive` (`300s`)
+    /// after each search; returns its id.
+    pub async fn open_pit(&self, index: &str, keep_alive: &str) -> Result<String, EsError> {
+        let what = format!("opening a point in time on index {index}");
+        let response = self
+            .es
+            .open_point_in_time(elasticsearch::OpenPointInTimeParts::Index(&[index]))
+            .keep_alive(keep_alive)
+            .send()
+            .await;
+        let bytes = read(response, &what).await?;
+        #[derive(Deserialize)]
+        struct Opened {
+            id: String,
+        }
+        let opened: Opened = decode(&bytes, &what)?;
+        Ok(opened.id)
+    }
+
+    /// `DELETE /_pit`: frees a point in time (an unknown or expired one is no error).
+    pub async fn close_pit(&self, pit: &str) -> Result<(), EsError> {
+        let what = "closing a point in time";
+        let response = self
+            .es
+            .close_point_in_time()
+            .body(serde_json::json!({ "id": pit }))
+            .send()
+            .await;
+        match read(response, what).await {
+            Ok(_) => Ok(()),
+            Err(EsError::Status { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A search through the point in time named in `body` (`POST /_search`), for index
+    /// `index` (named in errors); its hits and the point in time's newest id.
+    pub async fn search_pit(&self, index: &str, body: Value) -> Result<PitPage, EsError> {
+        let bytes = self.search_pit_raw(index, body).await?;
+        decode_hits(
+            &bytes,
+            index,
+            &format!("search of the backfill of index {index}"),
+        )
+    }
+
+    /// A search through a point in time whose answer the caller decodes (sizes 0 and 1
+    /// with aggregations while a backfill is planned).
+    pub async fn search_pit_raw(&self, index: &str, body: Value) -> Result<Bytes, EsError> {
+        let what = format!("search of the backfill of index {index}");
+        let response = self
+            .es
+            .search(SearchParts::None)
+            .allow_partial_search_results(false)
+            .body(body)
+            .send()
+            .await;
+        read(response, &what).await
     }
 
     /// `_count`: how many documents of `index` match `query` (for the progress figures).
@@ -359,9 +430,11 @@ impl EsClient {
 }
 
 /// Decodes a search answer; `_source` stays a slice of `bytes`.
-fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsError> {
+fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<PitPage, EsError> {
     #[derive(Deserialize)]
     struct Answer<'a> {
+        #[serde(default)]
+        pit_id: Option<String>,
         #[serde(default)]
         timed_out: bool,
         #[serde(rename = "_shards")]
@@ -393,6 +466,8 @@ fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsErr
         seq_no: Option<i64>,
         #[serde(rename = "_primary_term", default)]
         primary_term: Option<i64>,
+        #[serde(default)]
+        fields: BTreeMap<String, Vec<Value>>,
     }
 
     let answer: Answer<'_> = decode(bytes, what)?;
@@ -408,7 +483,7 @@ fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsErr
             detail: format!("failed on {failed} shard(s)"),
         });
     }
-    answer
+    let hits = answer
         .hits
         .hits
         .into_iter()
@@ -428,9 +503,14 @@ fn decode_hits(bytes: &Bytes, index: &str, what: &str) -> Result<Vec<Hit>, EsErr
                 sort: hit.sort,
                 seq_no: hit.seq_no,
                 primary_term: hit.primary_term,
+                fields: hit.fields,
             })
         })
-        .collect()
+        .collect::<Result<Vec<Hit>, EsError>>()?;
+    Ok(PitPage {
+        pit: answer.pit_id,
+        hits,
+    })
 }
 
 /// The body of a successful answer, or the error the status and body describe.

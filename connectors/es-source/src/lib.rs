@@ -9,7 +9,8 @@
 //!
 //! The binary registers [`EsSourceConnector`]; the runtime drives its tasks.
 //!
-//! Modules: [`config`] (keys and parsing), [`connector`] (validation, task split),
+//! Modules: [`backfill`] (the first copy of an index through a point in time),
+//! [`config`] (keys and parsing), [`connector`] (validation, task split),
 //! [`task`] (the poll loop), [`mapping`] (the tracking field's mapping per index),
 //! [`query`] (search bodies), [`cursor`] (positions and offsets), [`tracking`]
 //! (supported field types and their values), [`measure`] and
@@ -17,6 +18,7 @@
 //! calls), [`error`] (error kinds), [`resolve`] (names, aliases, patterns and data
 //! streams to concrete indices), [`message`] (hit to record).
 
+pub mod backfill;
 pub mod client;
 pub mod config;
 pub mod connector;

@@ -214,6 +214,7 @@ mod tests {
             source: Bytes::from_static(source),
             seq_no: Some(7),
             primary_term: Some(1),
+            fields: Default::default(),
         }
     }
 

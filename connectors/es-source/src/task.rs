@@ -41,6 +41,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::backfill::{Backfill, Stored};
 use crate::client::{EsClient, Hit};
 use crate::config::{self, EsSourceConfig};
 use crate::cursor::{advance, Cursor, CursorMode, HitPos};
@@ -48,6 +49,7 @@ use crate::error::EsError;
 use crate::progress::DOCS_MISSING_TRACKING_FIELD;
 use crate::query::{search_body, QuerySpec, TrackingKind};
 
+mod backfill;
 mod partition;
 mod prepare;
 #[cfg(test)]
@@ -111,15 +113,29 @@ impl SourceTask for EsSourceTask {
         for index in indices {
             let partition = IndexPartition::of(&index)?;
             let committed = ctx.offsets.offset(&partition)?;
-            let cursor = Cursor::from_offset(committed.as_ref(), mode, &index)?;
+            let stored = committed
+                .as_ref()
+                .and_then(|o| Stored::from_offset(o, &index))
+                .transpose()?;
+            let cursor = match &stored {
+                // The incremental phase starts at the snapshot bound, inclusive.
+                Some(Stored::Complete(c)) => Cursor::From {
+                    value: c.snapshot.clone(),
+                    inclusive: true,
+                },
+                Some(Stored::Reading(_)) => Cursor::Start,
+                None => Cursor::from_offset(committed.as_ref(), mode, &index)?,
+            };
+            let backfill = Backfill::at_start(stored, &cursor, config.backfill.mode, &config.start);
             tracing::info!(
                 connector = %ctx.connector,
                 task = ctx.task_id,
                 index = %index,
                 cursor = ?cursor_summary(&cursor),
+                backfill = ?backfill_summary(&backfill),
                 "es-source task resumes index"
             );
-            partitions.push(PartitionState::new(index, partition, cursor));
+            partitions.push(PartitionState::new(index, partition, cursor, backfill));
         }
         let client = EsClient::new(&config)?;
         let waiting = if partitions.is_empty() {
@@ -155,6 +171,7 @@ impl SourceTask for EsSourceTask {
             return TaskProgress::default();
         };
         let mut missing = 0;
+        let now = Instant::now();
         let mut partitions: Vec<PartitionProgress> = running
             .partitions
             .iter()
@@ -167,6 +184,12 @@ impl SourceTask for EsSourceTask {
                 }
                 out.measured_at_ms = p.health.measured_at_ms;
                 out.problem = p.health.problem.clone();
+                out.backfill = p.backfill.progress(now);
+                if let Backfill::Reading { state, .. } = &p.backfill {
+                    // What is left of the snapshot; the runtime's ETA follows it.
+                    out.remaining = Some(state.left());
+                    out.measured_at_ms = Some(now_ms());
+                }
                 out
             })
             .collect();
@@ -235,21 +258,30 @@ impl Running {
         let now = Instant::now();
         self.resolve_mappings(now).await?;
         self.resolve_starts(now).await?;
+        self.plan_backfills(now).await?;
         self.measure(now).await;
+        let backfill_pages = self.search_backfills(now).await?;
         let pages = self.search_pages(now).await?;
         for page in pages.iter().filter(|page| page.hits.is_empty()) {
             self.partitions[page.at].answered();
         }
-        if pages.iter().all(|page| page.hits.is_empty()) {
+        let backfilled = !backfill_pages.is_empty();
+        if !backfilled && pages.iter().all(|page| page.hits.is_empty()) {
             tokio::time::sleep(self.config.poll_interval).await;
             return Ok(Vec::new());
         }
         let read = self.read_pages(pages)?;
+        let mut records = self.read_backfills(backfill_pages, now)?;
         for (at, problem) in read.broken {
             self.partitions[at].broken(problem, now);
         }
         self.move_cursors(read.moves);
-        Ok(read.records)
+        if records.is_empty() {
+            records = read.records;
+        } else {
+            records.extend(read.records);
+        }
+        Ok(records)
     }
 
     /// Searches the next page of every index that can be read now (the prefetched
@@ -430,6 +462,22 @@ fn task_indices(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect())
+}
+
+/// A short, log-friendly view of a backfill.
+fn backfill_summary(backfill: &Backfill) -> String {
+    match backfill {
+        Backfill::Off => "none".to_owned(),
+        Backfill::Pending => "pending".to_owned(),
+        Backfill::Reading { state, .. } => format!(
+            "reading range {} of {}, {} of {} documents",
+            state.range + 1,
+            state.bounds.len(),
+            state.done,
+            state.total
+        ),
+        Backfill::Complete(c) => format!("complete ({} documents)", c.done),
+    }
 }
 
 /// A short, log-friendly view of a cursor (an id set is shown by its size).

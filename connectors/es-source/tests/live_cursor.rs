@@ -61,6 +61,9 @@ fn config(index: &str, tiebreaker: bool, extra: &[(&str, &str)]) -> ConfigMap {
         // Small pages: tie groups span several pages.
         ("es.batch.size", "7"),
         ("es.poll.interval.ms", "50"),
+        // The incremental cursor from the first document (live_backfill tests the
+        // default pit backfill).
+        ("es.backfill.mode", "sorted"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

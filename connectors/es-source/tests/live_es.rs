@@ -79,6 +79,9 @@ fn config(index: &str, tracking: &str, tiebreaker: Option<&str>) -> ConfigMap {
         ("es.tracking.field", tracking),
         ("es.batch.size", "200"),
         ("es.poll.interval.ms", "50"),
+        // The incremental cursor from the first document (live_backfill tests the
+        // default pit backfill).
+        ("es.backfill.mode", "sorted"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -23,6 +23,6 @@ pub use config::{
 pub use connector::{ErasedSourceConnector, ParsedConfig, PluginInfo, SourceConnector};
 pub use error::{ConnectError, ErrorKind};
 pub use position::{SourceOffset, SourcePartition};
-pub use progress::{PartitionProgress, TaskProgress};
+pub use progress::{BackfillPhase, BackfillProgress, PartitionProgress, TaskProgress};
 pub use record::{RecordValue, SourceRecord};
 pub use task::{ConfigUpdater, NoConfigUpdates, OffsetReader, SourceTask, TaskContext};

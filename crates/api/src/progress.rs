@@ -28,6 +28,10 @@ pub struct PartitionProgress {
     /// A problem with this partition the task keeps retrying (for example "index
     /// deleted"), in plain words; `None` when it reads normally.
     pub problem: Option<String>,
+    /// When the partition is read in two phases, a bulk copy of what existed first and
+    /// then the new records: how far the copy has come. `None` for sources without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillProgress>,
 }
 
 impl PartitionProgress {
@@ -40,8 +44,41 @@ impl PartitionProgress {
             lag_seconds: None,
             measured_at_ms: None,
             problem: None,
+            backfill: None,
         }
     }
+}
+
+/// Which step of a backfill a partition is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackfillPhase {
+    /// Fixing the snapshot and counting what it holds.
+    Planning,
+    /// Copying the snapshot.
+    Reading,
+    /// The snapshot is copied; the partition reads new records only.
+    Complete,
+}
+
+/// How far the backfill of one partition has come.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackfillProgress {
+    /// The current step.
+    pub phase: BackfillPhase,
+    /// Records of the snapshot read so far, across restarts.
+    pub done: u64,
+    /// Records of the snapshot still to read (its count less `done`; 0 once complete).
+    pub left: u64,
+    /// Records per second read by this run of the task, when it has read any.
+    pub rate_per_second: Option<f64>,
+    /// Seconds until `left` is read at `rate_per_second`, when known.
+    pub eta_seconds: Option<f64>,
+    /// The bound of the snapshot, as text (for `es-source`: the highest tracking value
+    /// copied; newer records come through the incremental phase).
+    pub snapshot: Option<String>,
+    /// When the backfill completed, epoch milliseconds (set in phase `complete`).
+    pub completed_at_ms: Option<i64>,
 }
 
 /// Everything a task reports about its progress.

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use connect_api::{SourcePartition, TaskProgress};
+use connect_api::{BackfillPhase, BackfillProgress, SourcePartition, TaskProgress};
 use serde::{Deserialize, Serialize};
 
 /// How far back the rate of `remaining` is measured, ms.
@@ -33,6 +33,49 @@ pub struct PartitionStatus {
     pub problem: Option<String>,
     /// Records polled from this partition since the task (re)started.
     pub records_read: u64,
+    /// The backfill of what existed when the partition was first read, while it runs and
+    /// once it completed; absent for partitions read without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillStatus>,
+}
+
+/// How far a partition's backfill has come (see `es.backfill.mode`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackfillStatus {
+    /// `planning` (fixing the snapshot and counting it), `reading` or `complete`.
+    pub phase: String,
+    /// Records of the snapshot read so far, across restarts.
+    pub done: u64,
+    /// Records of the snapshot still to read.
+    pub left: u64,
+    /// Records per second read by this run of the task.
+    pub rate_per_second: Option<f64>,
+    /// Seconds until `left` is read at that rate.
+    pub eta_seconds: Option<f64>,
+    /// The snapshot's bound (for `es-source`: the tracking value the incremental phase
+    /// starts at).
+    pub snapshot: Option<String>,
+    /// When the backfill completed, epoch milliseconds.
+    pub completed_at_ms: Option<i64>,
+}
+
+impl From<&BackfillProgress> for BackfillStatus {
+    fn from(b: &BackfillProgress) -> Self {
+        Self {
+            phase: match b.phase {
+                BackfillPhase::Planning => "planning",
+                BackfillPhase::Reading => "reading",
+                BackfillPhase::Complete => "complete",
+            }
+            .to_owned(),
+            done: b.done,
+            left: b.left,
+            rate_per_second: b.rate_per_second,
+            eta_seconds: b.eta_seconds,
+            snapshot: b.snapshot.clone(),
+            completed_at_ms: b.completed_at_ms,
+        }
+    }
 }
 
 /// Keeps the recent `remaining` samples of each partition and the records read.
@@ -78,6 +121,7 @@ impl ProgressTracker {
                     eta_seconds: p.remaining.and_then(|r| eta_seconds(samples, r)),
                     problem: p.problem.clone(),
                     records_read: self.read.get(&p.partition).copied().unwrap_or(0),
+                    backfill: p.backfill.as_ref().map(BackfillStatus::from),
                 }
             })
             .collect()

@@ -570,6 +570,15 @@ fn task_status_and_partition_status_schemas_match_the_real_types() {
                 eta_seconds: Some(2.0),
                 problem: Some("index deleted".into()),
                 records_read: 5,
+                backfill: Some(connect_runtime::progress::BackfillStatus {
+                    phase: "reading".into(),
+                    done: 5,
+                    left: 10,
+                    rate_per_second: Some(2.5),
+                    eta_seconds: Some(4.0),
+                    snapshot: Some("1700000000000".into()),
+                    completed_at_ms: None,
+                }),
             });
         s.counters.insert("docs_missing_tracking_field".into(), 1);
         s.trace = Some("x".into());

@@ -11,13 +11,27 @@ fn hits_keep_source_bytes_exactly() {
           {"_index":"i","_id":"b","_source":{"n":2},"sort":["k"]}
         ]}}"#,
     );
-    let hits = decode_hits(&body, "i", "search").unwrap();
+    let hits = decode_hits(&body, "i", "search").unwrap().hits;
     assert_eq!(hits.len(), 2);
     assert_eq!(hits[0].id, "a\"1");
     assert_eq!(&hits[0].source[..], br#"{ "n" : 1.50, "s":"\u00e9" }"#);
     assert_eq!(hits[0].sort, [serde_json::json!(5)]);
     assert_eq!(hits[1].sort, [serde_json::json!("k")]);
     assert_eq!(&hits[1].source[..], br#"{"n":2}"#);
+}
+
+#[test]
+fn a_point_in_time_answer_gives_its_newest_id_and_the_doc_values_asked_for() {
+    let body = Bytes::from_static(
+        br#"{"pit_id":"p2","timed_out":false,"_shards":{"failed":0},
+        "hits":{"hits":[{"_index":"i","_id":"a","_source":{},"sort":[12],"fields":{"ts":["1700000000123"]}}]}}"#,
+    );
+    let page = decode_hits(&body, "i", "search").unwrap();
+    assert_eq!(page.pit.as_deref(), Some("p2"));
+    assert_eq!(
+        page.hits[0].fields["ts"],
+        [serde_json::json!("1700000000123")]
+    );
 }
 
 #[test]

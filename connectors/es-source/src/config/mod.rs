@@ -19,6 +19,7 @@ use url::Url;
 use crate::tracking::{TimeUnit, TrackingKind};
 
 mod auth;
+mod backfill;
 mod hosts;
 mod index;
 mod message;
@@ -29,6 +30,10 @@ mod tests;
 
 pub use auth::{
     ApiKey, CaFile, Password, API_KEY, MAX_CA_FILE_BYTES, PASSWORD, TLS_CA_PATH, USERNAME,
+};
+pub use backfill::{
+    BackfillMode, BackfillSettings, BACKFILL_KEEP_ALIVE, BACKFILL_MODE, BACKFILL_RANGE_DOCS,
+    BACKFILL_SLICES, DEFAULT_BACKFILL_KEEP_ALIVE, DEFAULT_BACKFILL_RANGE_DOCS, MAX_BACKFILL_SLICES,
 };
 pub use hosts::{
     DEFAULT_REQUEST_TIMEOUT_MS, HOSTS, HTTP_COMPRESSION, MAX_REQUEST_TIMEOUT_MS,
@@ -113,6 +118,9 @@ pub struct EsSourceConfig {
     /// `es.tracking.time.unit`: the epoch unit of a long tracking field holding time
     /// (enables `es.lag` and lag in seconds for it).
     pub time_unit: Option<TimeUnit>,
+    /// `es.backfill.mode`, `es.backfill.slices`, `es.backfill.range.docs` and
+    /// `es.backfill.keep.alive`: how an index without a committed position is read first.
+    pub backfill: BackfillSettings,
 }
 
 impl EsSourceConfig {
@@ -134,6 +142,7 @@ impl EsSourceConfig {
         let shape = message::read_shape(&mut r);
         let bounds = tracking::read_bounds(&mut r, map);
         let progress_interval = tracking::read_progress_interval(&mut r);
+        let backfill = backfill::read_backfill(&mut r);
 
         r.finish(Self {
             hosts,
@@ -160,6 +169,7 @@ impl EsSourceConfig {
             lag: bounds.lag,
             progress_interval,
             time_unit: bounds.time_unit,
+            backfill,
         })
     }
 
@@ -281,5 +291,26 @@ pub fn config_def() -> ConfigDef {
                   missing the tracking field), 0 to 3600000; each costs two counts and at \
                   most one one-hit search per index, made inside a poll. 0 measures on \
                   every poll.").with_default("5000"),
+        ConfigKey::new(BACKFILL_MODE, ConfigType::String, "How an index without a committed position is read first. pit: the \
+                  documents already there are copied through a point in time in \
+                  _shard_doc order (no sort on the tracking field, the cheapest read \
+                  Elasticsearch has) up to a snapshot bound S, the highest tracking value \
+                  at or below now minus es.lag when the backfill starts; then the index is \
+                  read incrementally from S (inclusive), so documents at S are read once. \
+                  Progress (done, left, rate, ETA) is in the task's status. Not used with \
+                  es.start=latest. sorted: read from the start sorted on the tracking \
+                  field, page after page, as the incremental phase does.").with_default("pit"),
+        ConfigKey::new(BACKFILL_SLICES, ConfigType::Int, "Slices of the point in time one task reads in parallel during a pit \
+                  backfill, 1 to 32. More than 1 helps only on an index with several \
+                  shards and spare Elasticsearch CPU.").with_default("1"),
+        ConfigKey::new(BACKFILL_RANGE_DOCS, ConfigType::Int, "A pit backfill cuts the snapshot into ranges of the tracking field of \
+                  about this many documents (at percentiles; one range for keyword and \
+                  date_nanos fields), read one after the other. If the point in time \
+                  expires (the task was stopped longer than es.backfill.keep.alive), only \
+                  the range being read is read again: that bounds the duplicates. 1000 \
+                  to 1000000000.").with_default("1000000"),
+        ConfigKey::new(BACKFILL_KEEP_ALIVE, ConfigType::String, "How long Elasticsearch keeps a pit backfill's point in time between two \
+                  of its searches (each search renews it), 10s to 24h, as 300s, 5m or \
+                  1h. A task restarted within it continues the same snapshot.").with_default("5m"),
     ]
 }

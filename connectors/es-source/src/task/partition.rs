@@ -13,6 +13,7 @@ use connect_api::SourcePartition;
 use serde_json::Value;
 use tokio_util::task::AbortOnDropHandle;
 
+use crate::backfill::Backfill;
 use crate::client::{EsClient, Hit};
 use crate::cursor::Cursor;
 use crate::error::EsError;
@@ -42,6 +43,9 @@ pub(super) struct PartitionState {
     warned_large_tie: bool,
     /// The search for the next page, started when the last page came back full.
     prefetch: Option<Prefetch>,
+    /// The backfill of what the index held when it was first read; while it is pending
+    /// or reading, the incremental phase waits.
+    pub(super) backfill: Backfill,
 }
 
 /// What a task knows of the tracking field's mapping in one index.
@@ -66,8 +70,13 @@ struct Prefetch {
 }
 
 impl PartitionState {
-    /// The state of `index` at the task's start, resuming from `cursor`.
-    pub(super) fn new(index: String, partition: SourcePartition, cursor: Cursor) -> Self {
+    /// The state of `index` at the task's start, resuming from `cursor` (or `backfill`).
+    pub(super) fn new(
+        index: String,
+        partition: SourcePartition,
+        cursor: Cursor,
+        backfill: Backfill,
+    ) -> Self {
         Self {
             index,
             partition,
@@ -77,6 +86,7 @@ impl PartitionState {
             health: PartitionHealth::default(),
             warned_large_tie: false,
             prefetch: None,
+            backfill,
         }
     }
 
@@ -107,11 +117,13 @@ impl PartitionState {
         }
     }
 
-    /// The kind to search the index with, when it can be searched now: mapping checked,
-    /// start applied, no problem waiting out its back-off.
+    /// The kind to search the index with incrementally, when it can be searched now:
+    /// mapping checked, start applied, no backfill pending or reading, no problem
+    /// waiting out its back-off.
     pub(super) fn readable(&self, now: Instant) -> Option<TrackingKind> {
-        self.kind()
-            .filter(|_| self.start_resolved && self.health.ready(now))
+        self.kind().filter(|_| {
+            self.start_resolved && self.backfill.incremental() && self.health.ready(now)
+        })
     }
 
     /// Records a problem and backs off; a prefetched page is discarded.

@@ -56,6 +56,47 @@ struct PartitionView {
     eta_seconds: Option<f64>,
     problem: Option<String>,
     records_read: u64,
+    backfill: Option<BackfillView>,
+}
+
+/// A partition's `backfill`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BackfillView {
+    phase: String,
+    done: u64,
+    left: u64,
+    rate_per_second: Option<f64>,
+    eta_seconds: Option<f64>,
+    snapshot: Option<String>,
+}
+
+impl BackfillView {
+    /// `backfill reading: 1200 of 3000 documents, 950/s, ETA 2s` or `backfill complete:
+    /// 3000 documents below 2500`.
+    fn line(&self) -> String {
+        match self.phase.as_str() {
+            "complete" => format!(
+                "backfill complete: {} documents{}",
+                self.done,
+                self.snapshot
+                    .as_deref()
+                    .map(|s| format!(", incremental from {s}"))
+                    .unwrap_or_default()
+            ),
+            phase => format!(
+                "backfill {phase}: {} of {} documents{}{}",
+                self.done,
+                self.done + self.left,
+                self.rate_per_second
+                    .map(|r| format!(", {r:.0}/s"))
+                    .unwrap_or_default(),
+                self.eta_seconds
+                    .map(|e| format!(", ETA {}", duration(e)))
+                    .unwrap_or_default()
+            ),
+        }
+    }
 }
 
 /// Characters of a progress bar.
@@ -217,6 +258,9 @@ fn task_progress(tasks: &[TaskView]) -> String {
     }
     for t in tasks {
         for p in &t.partitions {
+            if let Some(b) = &p.backfill {
+                out.push_str(&format!("task {} {}  {}\n", t.id, p.partition, b.line()));
+            }
             if let Some(problem) = p.problem.as_deref().filter(|p| !p.is_empty()) {
                 out.push_str(&format!(
                     "task {} {}  problem: {problem}\n",
@@ -452,6 +496,33 @@ mod tests {
              task 1 logs-2  problem: index deleted\n\
              task 1 skipped  2 records\n\
              task 1 counters  docs_missing_tracking_field=4\n"
+        );
+    }
+
+    #[test]
+    fn a_backfill_shows_how_far_it_has_come_then_that_it_completed() {
+        let mut t = task("RUNNING");
+        let mut logs = part("logs-1", 0, None);
+        logs.backfill = Some(BackfillView {
+            phase: "reading".into(),
+            done: 1200,
+            left: 1800,
+            rate_per_second: Some(950.4),
+            eta_seconds: Some(2.0),
+            snapshot: Some("2500".into()),
+        });
+        let mut old = part("logs-0", 0, None);
+        old.backfill = Some(BackfillView {
+            phase: "complete".into(),
+            done: 3000,
+            snapshot: Some("2500".into()),
+            ..BackfillView::default()
+        });
+        t.partitions = vec![logs, old];
+        assert_eq!(
+            task_progress(&[t]),
+            "task 0 logs-1  backfill reading: 1200 of 3000 documents, 950/s, ETA 2s\n\
+             task 0 logs-0  backfill complete: 3000 documents, incremental from 2500\n"
         );
     }
 

@@ -149,11 +149,21 @@ fn config_def_documents_every_key_with_matching_defaults() {
             SOURCE_EXCLUDES,
             LAG,
             TIME_UNIT,
-            PROGRESS_INTERVAL_MS
+            PROGRESS_INTERVAL_MS,
+            BACKFILL_MODE,
+            BACKFILL_SLICES,
+            BACKFILL_RANGE_DOCS,
+            BACKFILL_KEEP_ALIVE
         ]
     );
     assert!(def.iter().all(|k| !k.doc.is_empty()));
     let default = |name: &str| def.iter().find(|k| k.name == name).unwrap().default.clone();
+    assert_eq!(
+        default(BACKFILL_RANGE_DOCS),
+        Some(DEFAULT_BACKFILL_RANGE_DOCS.to_string().into())
+    );
+    assert_eq!(default(BACKFILL_MODE), Some("pit".into()));
+    assert_eq!(default(BACKFILL_KEEP_ALIVE), Some("5m".into()));
     assert_eq!(
         default(INDEX_REFRESH_INTERVAL_MS),
         Some(DEFAULT_INDEX_REFRESH_INTERVAL_MS.to_string().into())
@@ -180,4 +190,53 @@ fn config_def_documents_every_key_with_matching_defaults() {
         .map(|k| k.name.as_ref())
         .collect();
     assert_eq!(required, [HOSTS, INDEX, TRACKING_FIELD]);
+}
+
+#[test]
+fn backfill_keys_default_to_a_pit_backfill_and_name_the_key_of_a_bad_value() {
+    let base = [
+        (HOSTS, "http://localhost:9200"),
+        (INDEX, "orders"),
+        (TRACKING_FIELD, "ts"),
+    ];
+    let c = EsSourceConfig::parse(&map(&base)).unwrap();
+    assert_eq!(c.backfill, BackfillSettings::default());
+    assert_eq!(c.backfill.mode, BackfillMode::Pit);
+    assert_eq!(c.backfill.keep_alive_param(), "300s");
+    let mut set = base.to_vec();
+    set.extend([
+        (BACKFILL_MODE, "sorted"),
+        (BACKFILL_SLICES, "4"),
+        (BACKFILL_RANGE_DOCS, "5000"),
+        (BACKFILL_KEEP_ALIVE, "2m"),
+    ]);
+    let c = EsSourceConfig::parse(&map(&set)).unwrap();
+    assert_eq!(
+        c.backfill,
+        BackfillSettings {
+            mode: BackfillMode::Sorted,
+            slices: 4,
+            range_docs: 5000,
+            keep_alive: std::time::Duration::from_secs(120),
+        }
+    );
+    let mut bad = base.to_vec();
+    bad.extend([
+        (BACKFILL_MODE, "scroll"),
+        (BACKFILL_SLICES, "0"),
+        (BACKFILL_RANGE_DOCS, "10"),
+        (BACKFILL_KEEP_ALIVE, "1s"),
+    ]);
+    let errs = EsSourceConfig::parse(&map(&bad)).unwrap_err();
+    assert_eq!(
+        fields(&errs),
+        [
+            BACKFILL_MODE,
+            BACKFILL_SLICES,
+            BACKFILL_RANGE_DOCS,
+            BACKFILL_KEEP_ALIVE
+        ]
+    );
+    assert!(errs[0].message.contains("pit or sorted"), "{errs:?}");
+    assert!(errs[3].message.contains("between 10s and 24h"), "{errs:?}");
 }
