@@ -12,7 +12,7 @@ use connect_api::{ConnectError, SourceRecord};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::partition::is_index_missing;
+use super::partition::{fetch_pit_page, is_index_missing, PageKey};
 use super::{now_ms, query_spec, Running};
 use crate::backfill::bodies::{
     can_cut, count_body, cut_values, cuts_body, page_body, percents, snapshot_body, tracking_value,
@@ -183,16 +183,31 @@ impl Running {
                 continue;
             };
             let spec = query_spec(&self.config, kind, now_ms());
-            let searches: Vec<_> = state
+            let wanted: Vec<(usize, Option<PageKey>, Value)> = state
                 .open_slices()
                 .map(|slice| {
                     let mut body = page_body(&spec, state, slice, &keep_alive);
                     crate::message::request_extras(&mut body, &self.config);
-                    let client = self.client.clone();
-                    let index = p.index.clone();
-                    async move { (slice, client.search_pit(&index, body).await) }
+                    (slice, PageKey::of(state, slice), body)
                 })
                 .collect();
+            let p = &mut self.partitions[at];
+            let searches: Vec<_> = wanted
+                .into_iter()
+                .map(|(slice, key, body)| {
+                    let prefetched = key.and_then(|k| p.take_page(&k));
+                    let client = self.client.clone();
+                    let index = p.index.clone();
+                    async move {
+                        (
+                            slice,
+                            fetch_pit_page(&client, &index, body, prefetched).await,
+                        )
+                    }
+                })
+                .collect();
+            // Prefetches made from another position are stale: dropping them aborts them.
+            p.drop_pages();
             let results = futures::future::join_all(searches).await;
             let mut gone = false;
             for (slice, result) in results {
@@ -215,22 +230,35 @@ impl Running {
         Ok(pages)
     }
 
+    /// Opens a point in time on index `at`; `None` when the index is missing (then its
+    /// problem).
+    async fn open_pit_of(
+        &mut self,
+        at: usize,
+        keep_alive: &str,
+        now: Instant,
+    ) -> Result<Option<String>, ConnectError> {
+        let index = self.partitions[at].index.clone();
+        match self.client.open_pit(&index, keep_alive).await {
+            Ok(pit) => Ok(Some(pit)),
+            Err(e) if is_index_missing(&e) => {
+                self.partitions[at].index_missing(now);
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Opens the point in time of the range of index `at` that starts; `false` when
-    /// the index is missing (then its problem).
+    /// the index is missing.
     async fn open_range_pit(
         &mut self,
         at: usize,
         keep_alive: &str,
         now: Instant,
     ) -> Result<bool, ConnectError> {
-        let index = self.partitions[at].index.clone();
-        let pit = match self.client.open_pit(&index, keep_alive).await {
-            Ok(pit) => pit,
-            Err(e) if is_index_missing(&e) => {
-                self.partitions[at].index_missing(now);
-                return Ok(false);
-            }
-            Err(e) => return Err(e.into()),
+        let Some(pit) = self.open_pit_of(at, keep_alive, now).await? else {
+            return Ok(false);
         };
         if let Backfill::Reading { state, .. } = &mut self.partitions[at].backfill {
             state.pit = pit;
@@ -246,18 +274,13 @@ impl Running {
         keep_alive: &str,
         now: Instant,
     ) -> Result<(), ConnectError> {
-        let index = self.partitions[at].index.clone();
-        let pit = match self.client.open_pit(&index, keep_alive).await {
-            Ok(pit) => pit,
-            Err(e) if is_index_missing(&e) => {
-                self.partitions[at].index_missing(now);
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
+        let Some(pit) = self.open_pit_of(at, keep_alive, now).await? else {
+            return Ok(());
         };
-        if let Backfill::Reading { state, .. } = &mut self.partitions[at].backfill {
+        let p = &mut self.partitions[at];
+        if let Backfill::Reading { state, .. } = &mut p.backfill {
             tracing::warn!(
-                index = %index,
+                index = %p.index,
                 range = state.range + 1,
                 ranges = state.bounds.len(),
                 again = state.done - state.range_start_done,
@@ -281,6 +304,10 @@ impl Running {
         let mut records = Vec::with_capacity(pages.iter().map(|b| b.page.hits.len()).sum());
         // Per index: its next state, built on a copy so that an error leaves it as it was.
         let mut next: Vec<(usize, Backfill)> = Vec::new();
+        // Points in time of ranges read to their end, freed once the states move.
+        let mut done_pits = Vec::new();
+        // Slices whose page came back full: their next page is searched in the background.
+        let mut full: Vec<(usize, usize)> = Vec::new();
         for BackfillPage { at, slice, page } in pages {
             let p = &self.partitions[at];
             let Some(kind) = p.kind() else { continue };
@@ -337,8 +364,12 @@ impl Running {
             if n == 0 && step != Step::Reading {
                 records.push(SourceRecord::offset_only(p.partition.clone(), offset));
             }
-            if step != Step::Reading {
-                self.close_pit_later(pit);
+            if step == Step::Reading {
+                if n >= batch {
+                    full.push((at, slice));
+                }
+            } else {
+                done_pits.push(pit);
             }
             match step {
                 Step::Reading => {}
@@ -374,7 +405,32 @@ impl Running {
             p.answered();
             p.backfill = state;
         }
+        for pit in done_pits {
+            self.close_pit_later(pit);
+        }
+        self.prefetch_backfills(&full);
         Ok(records)
+    }
+
+    /// Starts the search for the next page of each of `slices` (index, slice) in the
+    /// background, so Elasticsearch works on it while these records are sent.
+    fn prefetch_backfills(&mut self, slices: &[(usize, usize)]) {
+        let keep_alive = self.config.backfill.keep_alive_param();
+        let now_ms = now_ms();
+        for &(at, slice) in slices {
+            let p = &self.partitions[at];
+            let (Backfill::Reading { state, .. }, Some(kind)) = (&p.backfill, p.kind()) else {
+                continue;
+            };
+            let Some(key) = PageKey::of(state, slice) else {
+                continue;
+            };
+            let spec = query_spec(&self.config, kind, now_ms);
+            let mut body = page_body(&spec, state, slice, &keep_alive);
+            crate::message::request_extras(&mut body, &self.config);
+            let client = self.client.clone();
+            self.partitions[at].prefetch_page(&client, key, body);
+        }
     }
 }
 

@@ -13,8 +13,8 @@ use connect_api::SourcePartition;
 use serde_json::Value;
 use tokio_util::task::AbortOnDropHandle;
 
-use crate::backfill::Backfill;
-use crate::client::{EsClient, Hit};
+use crate::backfill::{Backfill, Reading};
+use crate::client::{EsClient, Hit, PitPage};
 use crate::cursor::Cursor;
 use crate::error::EsError;
 use crate::progress::PartitionHealth;
@@ -43,6 +43,9 @@ pub(super) struct PartitionState {
     warned_large_tie: bool,
     /// The search for the next page, started when the last page came back full.
     prefetch: Option<Prefetch>,
+    /// The searches for the next backfill pages (one per slice at most), started when a
+    /// slice's last page came back full.
+    page_prefetch: Vec<PagePrefetch>,
     /// The backfill of what the index held when it was first read; while it is pending
     /// or reading, the incremental phase waits.
     pub(super) backfill: Backfill,
@@ -86,6 +89,7 @@ impl PartitionState {
             health: PartitionHealth::default(),
             warned_large_tie: false,
             prefetch: None,
+            page_prefetch: Vec::new(),
             backfill,
         }
     }
@@ -129,6 +133,7 @@ impl PartitionState {
     /// Records a problem and backs off; a prefetched page is discarded.
     pub(super) fn problem(&mut self, problem: String, now: Instant) {
         self.prefetch = None;
+        self.page_prefetch.clear();
         let wait = self.health.fail(problem.clone(), now);
         tracing::warn!(index = %self.index, %problem, retry_in_s = wait.as_secs(), "index problem; other indices keep flowing");
     }
@@ -203,6 +208,83 @@ impl PartitionState {
             .filter(|f| f.cursor == self.cursor)
             .map(|f| f.search)
     }
+}
+
+/// Where a backfill page is read from: the point in time, range, slice and the slice's
+/// last sort values. A prefetched page is used only for the position it was made from.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct PageKey {
+    pit: String,
+    range: usize,
+    slice: usize,
+    after: Option<Vec<Value>>,
+}
+
+impl PageKey {
+    /// The position of `slice` in `reading`; `None` while the range has no point in time.
+    pub(super) fn of(reading: &Reading, slice: usize) -> Option<Self> {
+        (!reading.pit.is_empty()).then(|| PageKey {
+            pit: reading.pit.clone(),
+            range: reading.range,
+            slice,
+            after: reading.slices.get(slice).and_then(|s| s.after.clone()),
+        })
+    }
+}
+
+/// A backfill page searched in the background.
+#[derive(Debug)]
+struct PagePrefetch {
+    key: PageKey,
+    search: AbortOnDropHandle<Result<PitPage, EsError>>,
+}
+
+impl PartitionState {
+    /// Starts the search of the backfill page at `key` in the background.
+    pub(super) fn prefetch_page(&mut self, client: &EsClient, key: PageKey, body: Value) {
+        let client = client.clone();
+        let index = self.index.clone();
+        self.page_prefetch.retain(|f| f.key.slice != key.slice);
+        self.page_prefetch.push(PagePrefetch {
+            key,
+            search: AbortOnDropHandle::new(tokio::spawn(async move {
+                client.search_pit(&index, body).await
+            })),
+        });
+    }
+
+    /// The prefetched search of the page at `key`, if one was started.
+    pub(super) fn take_page(
+        &mut self,
+        key: &PageKey,
+    ) -> Option<AbortOnDropHandle<Result<PitPage, EsError>>> {
+        let at = self.page_prefetch.iter().position(|f| f.key == *key)?;
+        Some(self.page_prefetch.swap_remove(at).search)
+    }
+
+    /// Drops (aborts) the prefetched backfill pages not taken.
+    pub(super) fn drop_pages(&mut self) {
+        self.page_prefetch.clear();
+    }
+}
+
+/// The backfill page of `index`: the prefetched search when there is one (and it ran to
+/// its end), otherwise a search with `body`.
+pub(super) async fn fetch_pit_page(
+    client: &EsClient,
+    index: &str,
+    body: Value,
+    prefetched: Option<AbortOnDropHandle<Result<PitPage, EsError>>>,
+) -> Result<PitPage, EsError> {
+    if let Some(search) = prefetched {
+        match search.await {
+            Ok(result) => return result,
+            Err(e) => {
+                tracing::warn!(%index, error = %e, "prefetched backfill search did not finish; searching again")
+            }
+        }
+    }
+    client.search_pit(index, body).await
 }
 
 /// The next page of `index`: the prefetched search when there is one (and it ran to its
