@@ -1,6 +1,8 @@
 //! C — rmq-connect end to end: a standalone worker process (the release binary, fresh
 //! store) runs es-source from the start of the index until the topic holds every
-//! document, counted on the broker.
+//! document, counted on the broker. C-backfill with the default settings (a PIT backfill
+//! of the loaded index), C-incremental with `es.backfill.mode=sorted` (the incremental
+//! phase's sorted read from the first document).
 
 use std::time::{Duration, Instant};
 
@@ -13,17 +15,30 @@ use crate::model::{Run, BROKER, ELASTICSEARCH, RMQ_CONNECT};
 use crate::procstat::{peak_rss_kib, CpuWindow};
 use crate::produce::{fresh_topic, wait_stored};
 
+/// How stage C reads the loaded index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// The default: the PIT backfill, then incremental.
+    Backfill,
+    /// `es.backfill.mode=sorted`: sorted on the tracking field from the first document.
+    Incremental,
+}
+
 /// The es-source config of the benchmark (defaults everywhere else, as a user would
 /// start).
-pub fn connector_config(ctx: &Ctx, index: &str, topic: &str) -> Value {
-    json!({
+pub fn connector_config(ctx: &Ctx, index: &str, topic: &str, read: Read) -> Value {
+    let mut c = json!({
         "connector.class": "es-source",
         "es.hosts": ctx.es.url(),
         "es.index": index,
         "es.tracking.field": "ts",
         "es.tiebreaker.field": "seq",
         "connect.topicname": topic,
-    })
+    });
+    if read == Read::Incremental {
+        c["es.backfill.mode"] = json!("sorted");
+    }
+    c
 }
 
 /// `POST /connectors` with `body` (`{"name": …, "config": …}`); an error says what the
@@ -43,16 +58,20 @@ pub async fn create_connector(worker: &WorkerProcess, body: &Value) -> anyhow::R
 }
 
 /// One end-to-end run.
-pub async fn run_once(ctx: &Ctx, index: &str, run: usize) -> anyhow::Result<Run> {
-    let topic = ctx.topic("c", run);
+pub async fn run_once(ctx: &Ctx, index: &str, run: usize, read: Read) -> anyhow::Result<Run> {
+    let tag = match read {
+        Read::Backfill => "c",
+        Read::Incremental => "ci",
+    };
+    let topic = ctx.topic(tag, run);
     let counter = fresh_topic(ctx, &topic).await?;
-    let dir = ctx.scratch.path().join(format!("c_{run}"));
-    let mut worker = WorkerProcess::start(&dir, &format!("bench-c-{run}"), &[]).await?;
+    let dir = ctx.scratch.path().join(format!("{tag}_{run}"));
+    let mut worker = WorkerProcess::start(&dir, &format!("bench-{tag}-{run}"), &[]).await?;
     let Some(pid) = worker.pid() else {
         bail!("the worker exited at start; log:\n{}", worker.log_tail(40));
     };
-    let name = format!("bench_c_{run}");
-    let body = json!({ "name": name, "config": connector_config(ctx, index, &topic) });
+    let name = format!("bench_{tag}_{run}");
+    let body = json!({ "name": name, "config": connector_config(ctx, index, &topic, read) });
     let window = CpuWindow::start(&[
         (RMQ_CONNECT, pid),
         (ELASTICSEARCH, ctx.es_pid),

@@ -1,10 +1,16 @@
-//! A — Elasticsearch's read ceiling: the search es-source sends (range + sort +
-//! `search_after`, same page size, `track_total_hits: false`, built by es-source's own
-//! query code), in a loop that only counts hits.
+//! A — Elasticsearch's read ceilings, each a loop that only counts hits:
+//!
+//! - A-sorted: the search es-source's incremental phase sends (range + sort on the
+//!   tracking field + `search_after`, same page size, `track_total_hits: false`, built by
+//!   es-source's own query code);
+//! - A-pit: the search its backfill sends (one point in time, `_shard_doc` order,
+//!   `search_after`, the same page body), over the whole index.
 
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use connect_es_source::backfill::bodies::page_body;
+use connect_es_source::backfill::{Reading, Step};
 use connect_es_source::cursor::Cursor;
 use connect_es_source::query::{search_body, QuerySpec, TrackingKind};
 use serde::Deserialize;
@@ -25,6 +31,7 @@ struct Hits {
 }
 
 /// Only the sort values are kept; `_source` and the rest are skipped while parsing.
+/// (`pit_id` of a point-in-time answer is skipped too: the first id stays valid.)
 #[derive(Deserialize)]
 struct Hit {
     sort: Vec<Value>,
@@ -86,4 +93,93 @@ pub async fn run_once(ctx: &Ctx, index: &str) -> anyhow::Result<Run> {
         bail!("read {count} documents, expected {}", ctx.docs);
     }
     Ok(Run::new(count, seconds, used))
+}
+
+/// How long the point in time of A-pit is kept between two pages.
+const PIT_KEEP_ALIVE: &str = "60s";
+
+/// Reads the whole index once through a point in time in `_shard_doc` order, with the
+/// page body es-source's backfill sends.
+pub async fn run_pit_once(ctx: &Ctx, index: &str) -> anyhow::Result<Run> {
+    let http = reqwest::Client::new();
+    let base = ctx.es.url();
+    let spec = spec(ctx.batch_size);
+    let me = std::process::id();
+    let window = CpuWindow::start(&[(ELASTICSEARCH, ctx.es_pid), (CLIENT, me)])?;
+    let started = Instant::now();
+    let opened: Value = post(
+        &http,
+        &format!("{base}/{index}/_pit?keep_alive={PIT_KEEP_ALIVE}"),
+        None,
+    )
+    .await?;
+    let pit = opened["id"]
+        .as_str()
+        .context("the point in time has no id")?
+        .to_owned();
+    // A bound above every document: the whole index is read, as the ceiling.
+    let mut reading = Reading::new(
+        pit.clone(),
+        Value::from(i64::MAX / 1_000_000),
+        None,
+        vec![],
+        1,
+        ctx.docs,
+    );
+    let mut count = 0u64;
+    loop {
+        let body = page_body(&spec, &reading, 0, PIT_KEEP_ALIVE);
+        let page: Page = post(
+            &http,
+            &format!("{base}/_search?allow_partial_search_results=false"),
+            Some(&body),
+        )
+        .await?;
+        let n = page.hits.hits.len();
+        count += n as u64;
+        let last = page.hits.hits.into_iter().next_back().map(|h| h.sort);
+        let full = n == ctx.batch_size as usize;
+        if reading.after_page(0, n, last, full, 0) != Step::Reading {
+            break;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let used = window.used()?;
+    let _ = http
+        .delete(format!("{base}/_pit"))
+        .json(&serde_json::json!({ "id": pit }))
+        .send()
+        .await;
+    if count != ctx.docs {
+        bail!("read {count} documents, expected {}", ctx.docs);
+    }
+    Ok(Run::new(count, seconds, used))
+}
+
+/// POSTs `body` (none: an empty request) without gzip, as es-source does; the answer
+/// decoded as `T`.
+async fn post<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<T> {
+    let mut request = http
+        .post(url)
+        .header(reqwest::header::ACCEPT_ENCODING, "identity");
+    if let Some(b) = body {
+        request = request.json(b);
+    }
+    let resp = request
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.context("answer")?;
+    if !status.is_success() {
+        bail!(
+            "POST {url}: HTTP {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+    serde_json::from_slice(&bytes).with_context(|| format!("answer of POST {url}"))
 }

@@ -190,11 +190,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let (Some(index), true) = (&index, stages.contains(&'A')) {
         figures.push(
             measure(
-                "A",
-                "Elasticsearch read ceiling (search_after loop)",
+                "A-sorted",
+                "Elasticsearch read ceiling, sorted (search_after loop)",
                 ctx.warmup,
                 ctx.runs,
                 |_| es_ceiling::run_once(&ctx, index),
+            )
+            .await,
+        );
+        figures.push(
+            measure(
+                "A-pit",
+                "Elasticsearch read ceiling, PIT + _shard_doc",
+                ctx.warmup,
+                ctx.runs,
+                |_| es_ceiling::run_pit_once(&ctx, index),
             )
             .await,
         );
@@ -230,11 +240,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let (Some(index), true) = (&index, stages.contains(&'C')) {
         figures.push(
             measure(
-                "C",
-                "rmq-connect es-source end to end",
+                "C-backfill",
+                "rmq-connect es-source end to end, PIT backfill (default)",
                 ctx.warmup,
                 ctx.runs,
-                |i| end_to_end::run_once(&ctx, index, i),
+                |i| end_to_end::run_once(&ctx, index, i, end_to_end::Read::Backfill),
+            )
+            .await,
+        );
+        figures.push(
+            measure(
+                "C-incremental",
+                "rmq-connect es-source end to end, sorted (es.backfill.mode=sorted)",
+                ctx.warmup,
+                ctx.runs,
+                |i| end_to_end::run_once(&ctx, index, i, end_to_end::Read::Incremental),
             )
             .await,
         );

@@ -14,7 +14,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::ctx::Ctx;
 use crate::dataset::{bulk_body, mappings};
-use crate::end_to_end::connector_config;
+use crate::end_to_end::{connector_config, Read};
 use crate::produce::fresh_topic;
 use crate::stats::{median, percentile_sorted};
 
@@ -86,7 +86,10 @@ pub async fn run_once(ctx: &Ctx, run: usize) -> anyhow::Result<TailRun> {
         .await?;
     let dir = ctx.scratch.path().join(format!("e_{run}"));
     let name = format!("bench_e_{run}");
-    let connectors = [(name.clone(), connector_config(ctx, &index, &topic))];
+    let connectors = [(
+        name.clone(),
+        connector_config(ctx, &index, &topic, Read::Backfill),
+    )];
     let mut worker = WorkerProcess::start(&dir, &format!("bench-e-{run}"), &connectors).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
