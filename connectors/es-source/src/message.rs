@@ -6,9 +6,10 @@
 //!   The prefix wins over `connect.topicname`.
 //! - Key: `<index>/<_id>`, so consumers can de-duplicate.
 //! - Tag: `es.tag`, or the value of `es.tag.field` in `_source` (none when missing).
-//! - Properties: `es_index`, `es_id`, `es_tracking_value` and, when the search returned
-//!   it, `es_seq_no`; a blank value (an empty keyword) leaves its property out, since
-//!   RocketMQ clients refuse blank values. Lower-case names never collide with RocketMQ's
+//! - Properties (those `es.message.properties` lists, all by default): `es_index`,
+//!   `es_id`, `es_tracking_value` and, when the search returned it, `es_seq_no`; a
+//!   blank value (an empty keyword) leaves its property out, since RocketMQ clients
+//!   refuse blank values. Lower-case names never collide with RocketMQ's
 //!   reserved (upper-case) system properties such as `KEYS`, `TAGS` or `UNIQ_KEY`; the
 //!   two characters RocketMQ uses to separate properties (U+0001, U+0002) are replaced by
 //!   U+FFFD in values.
@@ -67,12 +68,17 @@ pub fn to_record(
             properties.push((name.to_owned(), property_value(value)));
         }
     };
-    property("es_index", &hit.index);
-    property("es_id", &hit.id);
-    if let Some(value) = tracking {
+    let wanted = config.message_properties;
+    if wanted.index {
+        property("es_index", &hit.index);
+    }
+    if wanted.id {
+        property("es_id", &hit.id);
+    }
+    if let Some(value) = tracking.filter(|_| wanted.tracking_value) {
         property("es_tracking_value", &scalar_text(value));
     }
-    if let Some(seq_no) = hit.seq_no {
+    if let Some(seq_no) = hit.seq_no.filter(|_| wanted.seq_no) {
         property("es_seq_no", &seq_no.to_string());
     }
     let value = if config.envelope {
@@ -319,6 +325,34 @@ mod tests {
         assert_eq!(body, json!({"size": 1}));
         request_extras(&mut body, &config(&[(config::ENVELOPE, "true")]));
         assert_eq!(body["seq_no_primary_term"], json!(true));
+    }
+
+    #[test]
+    fn es_message_properties_chooses_the_properties_set() {
+        let names = |r: &SourceRecord| -> Vec<String> {
+            r.properties.iter().map(|(k, _)| k.clone()).collect()
+        };
+        let r = record(&[(config::ENVELOPE, "true")], b"{}");
+        assert_eq!(
+            names(&r),
+            ["es_index", "es_id", "es_tracking_value", "es_seq_no"]
+        );
+        let r = record(&[(config::MESSAGE_PROPERTIES, "es_id")], b"{}");
+        assert_eq!(names(&r), ["es_id"]);
+        let r = record(&[(config::MESSAGE_PROPERTIES, "none")], b"{}");
+        assert!(r.properties.is_empty());
+        let map: connect_api::ConfigMap = [
+            (config::HOSTS, "http://127.0.0.1:9200"),
+            (config::INDEX, "orders"),
+            (config::TRACKING_FIELD, "ts"),
+            (config::MESSAGE_PROPERTIES, "es_id,routing"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let errs = EsSourceConfig::parse(&map).unwrap_err();
+        assert_eq!(errs[0].field, config::MESSAGE_PROPERTIES);
+        assert!(errs[0].message.contains("\"routing\""), "{errs:?}");
     }
 
     #[test]

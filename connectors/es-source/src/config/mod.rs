@@ -44,8 +44,8 @@ pub use index::{
     MAX_INDEX_REFRESH_INTERVAL_MS, MIN_INDEX_REFRESH_INTERVAL_MS, TASK_INDICES,
 };
 pub use message::{
-    is_topic_char, ENVELOPE, MAX_TOPIC_LEN, SOURCE_EXCLUDES, SOURCE_INCLUDES, TAG, TAG_FIELD,
-    TOPIC_PREFIX,
+    is_topic_char, MessageProperties, ENVELOPE, MAX_TOPIC_LEN, MESSAGE_PROPERTIES, SOURCE_EXCLUDES,
+    SOURCE_INCLUDES, TAG, TAG_FIELD, TOPIC_PREFIX,
 };
 pub use tracking::{
     parse_duration, StartPosition, BATCH_SIZE, DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL_MS,
@@ -118,6 +118,8 @@ pub struct EsSourceConfig {
     /// `es.tracking.time.unit`: the epoch unit of a long tracking field holding time
     /// (enables `es.lag` and lag in seconds for it).
     pub time_unit: Option<TimeUnit>,
+    /// `es.message.properties`: the user properties each message carries.
+    pub message_properties: MessageProperties,
     /// `es.backfill.mode`, `es.backfill.slices`, `es.backfill.range.docs` and
     /// `es.backfill.keep.alive`: how an index without a committed position is read first.
     pub backfill: BackfillSettings,
@@ -169,6 +171,7 @@ impl EsSourceConfig {
             lag: bounds.lag,
             progress_interval,
             time_unit: bounds.time_unit,
+            message_properties: shape.properties,
             backfill,
         })
     }
@@ -291,6 +294,11 @@ pub fn config_def() -> ConfigDef {
                   missing the tracking field), 0 to 3600000; each costs two counts and at \
                   most one one-hit search per index, made inside a poll. 0 measures on \
                   every poll.").with_default("5000"),
+        ConfigKey::new(MESSAGE_PROPERTIES, ConfigType::List, "Comma-separated user properties each message carries: es_index (the \
+                  concrete index), es_id (the _id), es_tracking_value (the tracking \
+                  value as text), es_seq_no (with es.envelope=true), or none. The key \
+                  <index>/<_id> is always set. Each property costs the broker a little per \
+                  message.").with_default("es_index,es_id,es_tracking_value,es_seq_no"),
         ConfigKey::new(BACKFILL_MODE, ConfigType::String, "How an index without a committed position is read first. pit: the \
                   documents already there are copied through a point in time in \
                   _shard_doc order (no sort on the tracking field, the cheapest read \

@@ -150,6 +150,7 @@ fn config_def_documents_every_key_with_matching_defaults() {
             LAG,
             TIME_UNIT,
             PROGRESS_INTERVAL_MS,
+            MESSAGE_PROPERTIES,
             BACKFILL_MODE,
             BACKFILL_SLICES,
             BACKFILL_RANGE_DOCS,
