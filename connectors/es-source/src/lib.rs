@@ -1,6 +1,7 @@
 //! es-source: the Elasticsearch source connector of rmq-connect.
 //!
-//! Reads the documents of one or more indices in ascending order of a tracking field
+//! Copies what an index holds when it is first read through a point in time
+//! ([`backfill`]), then reads its documents in ascending order of a tracking field
 //! (`es.tracking.field`), page by page with `search_after` or a `gte` boundary, and keeps
 //! reading as new documents arrive. Each index is one source partition
 //! (`{"index": "<name>"}`); its offset says where to resume, so documents sharing a
