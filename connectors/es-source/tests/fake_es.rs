@@ -207,6 +207,9 @@ async fn task(es: &FakeEs) -> EsSourceTask {
         ("es.tracking.field", "seq"),
         ("es.batch.size", "2"),
         ("es.poll.interval.ms", "20"),
+        // The fake evaluates the incremental phase's searches only (the PIT backfill is
+        // tested against the real Elasticsearch, live_backfill).
+        ("es.backfill.mode", "sorted"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
