@@ -57,6 +57,15 @@ pub async fn create_connector(worker: &WorkerProcess, body: &Value) -> anyhow::R
     Ok(())
 }
 
+/// Stops a measured worker: the records its connector `name` sent, and its log's end
+/// (to explain a failed run).
+pub async fn stop_worker(worker: &mut WorkerProcess, name: &str) -> (u64, String) {
+    let sent = worker.task_sum(name, "records_sent").await.unwrap_or(0);
+    let log = worker.log_tail(40);
+    let _ = worker.terminate(Duration::from_secs(30)).await;
+    (sent, log)
+}
+
 /// One end-to-end run.
 pub async fn run_once(ctx: &Ctx, index: &str, run: usize, read: Read) -> anyhow::Result<Run> {
     let tag = match read {
@@ -83,9 +92,7 @@ pub async fn run_once(ctx: &Ctx, index: &str, run: usize, read: Read) -> anyhow:
     let seconds = started.elapsed().as_secs_f64();
     let used = window.used()?;
     let rss = peak_rss_kib(pid);
-    let sent = worker.task_sum(&name, "records_sent").await.unwrap_or(0);
-    let log = worker.log_tail(40);
-    let _ = worker.terminate(Duration::from_secs(30)).await;
+    let (sent, log) = stop_worker(&mut worker, &name).await;
     counter.shutdown().await;
     let stored = match stored {
         Ok(s) => s,

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 use crate::child::spawn_measured;
 use crate::ctx::Ctx;
-use crate::end_to_end::create_connector;
+use crate::end_to_end::{create_connector, stop_worker};
 use crate::faker::{self, Plugin};
 use crate::model::{measure_alternating, Figure, Run, BROKER, CLIENT, RMQ_CONNECT};
 use crate::procstat::{children_cpu_seconds, peak_rss_kib, CpuWindow};
@@ -236,9 +236,7 @@ async fn ours_once(ctx: &Ctx, p: &Prepared, run: usize) -> anyhow::Result<Run> {
     // waited for before the task reports the sync's end.
     let sync = sync_times(&worker, &name, created_ms).await;
     let plugin_cpu = children_cpu_seconds(pid).map(|c| c - plugin_cpu_before);
-    let sent = worker.task_sum(&name, "records_sent").await.unwrap_or(0);
-    let log = worker.log_tail(40);
-    let _ = worker.terminate(Duration::from_secs(30)).await;
+    let (sent, log) = stop_worker(&mut worker, &name).await;
     counter.shutdown().await;
     let stored = match stored {
         Ok(s) => s,

@@ -23,9 +23,29 @@ async fn backfill_status(w: &WorkerProcess, connector: &str) -> anyhow::Result<V
     Ok(status["tasks"][0]["partitions"][0]["backfill"].clone())
 }
 
-/// Every key of `reader` once or more, and the duplicates it holds.
-fn duplicates(reader: &TopicReader) -> usize {
-    reader.key_counts().values().map(|n| n - 1).sum()
+/// Reads the fixture's topic until it holds `total` distinct keys, and checks the
+/// duplicates after `what` against the bound: only a page's last record commits a
+/// backfill position, so at most the page being sent plus the pages in flight (of
+/// `batch` documents each) come again.
+async fn read_all(
+    f: &Fixture,
+    w: &WorkerProcess,
+    total: usize,
+    batch: usize,
+    what: &str,
+) -> TopicReader {
+    let mut reader = TopicReader::start(&f.topic).await.unwrap();
+    reader
+        .read_distinct(total, ARRIVAL_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
+    reader.drain(Duration::from_secs(3)).await.unwrap();
+    assert_eq!(reader.distinct_keys(), total, "every document arrives");
+    let dups: usize = reader.key_counts().values().map(|n| n - 1).sum();
+    let bound = batch * (1 + MAX_IN_FLIGHT_BATCHES);
+    println!("{what}: {dups} duplicates (at most {bound})");
+    assert!(dups <= bound, "{dups} duplicates, more than {bound}");
+    reader
 }
 
 #[tokio::test]
@@ -71,20 +91,8 @@ async fn kill_9_during_a_pit_backfill_loses_nothing_and_documents_written_meanwh
     let w = WorkerProcess::start(f.dir.path(), "e2e-bf-kill", &connectors)
         .await
         .unwrap();
-    let total = docs.len() + more.len();
-    let mut reader = TopicReader::start(&f.topic).await.unwrap();
-    reader
-        .read_distinct(total, ARRIVAL_TIMEOUT)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
-    reader.drain(Duration::from_secs(3)).await.unwrap();
-    assert_eq!(reader.distinct_keys(), total, "every document arrives");
-    let dups = duplicates(&reader);
-    // Only a page's last record commits a backfill position: at most the page being
-    // sent plus the pages in flight come again.
-    let bound = batch * (1 + MAX_IN_FLIGHT_BATCHES);
-    println!("kill -9 during the backfill after {sent_at_kill} sent: {dups} duplicates (at most {bound})");
-    assert!(dups <= bound, "{dups} duplicates, more than {bound}");
+    let what = format!("kill -9 during the backfill after {sent_at_kill} sent");
+    let reader = read_all(&f, &w, docs.len() + more.len(), batch, &what).await;
     let done = eventually(ARRIVAL_TIMEOUT, "the backfill to be complete", || async {
         let b = backfill_status(&w, &f.connector).await?;
         Ok((b["phase"] == "complete").then_some(b))
@@ -148,18 +156,14 @@ async fn kill_9_right_at_the_switch_loses_nothing_and_the_bound_and_newer_docume
     let w = WorkerProcess::start(f.dir.path(), "e2e-bf-switch", &connectors)
         .await
         .unwrap();
-    let total = docs.len() + more.len();
-    let mut reader = TopicReader::start(&f.topic).await.unwrap();
-    reader
-        .read_distinct(total, ARRIVAL_TIMEOUT)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
-    reader.drain(Duration::from_secs(3)).await.unwrap();
-    assert_eq!(reader.distinct_keys(), total, "every document arrives");
-    let dups = duplicates(&reader);
-    let bound = batch * (1 + MAX_IN_FLIGHT_BATCHES);
-    println!("kill -9 at the switch: {dups} duplicates (at most {bound})");
-    assert!(dups <= bound, "{dups} duplicates, more than {bound}");
+    let reader = read_all(
+        &f,
+        &w,
+        docs.len() + more.len(),
+        batch,
+        "kill -9 at the switch",
+    )
+    .await;
     // The documents at and above the bound came through the incremental phase once.
     let counts = reader.key_counts();
     let new_twice: Vec<_> = counts
