@@ -242,37 +242,40 @@ impl Reading {
     }
 }
 
-/// The status figures of a backfill: `read_this_run` documents in `elapsed_s` seconds
-/// of this run give the rate.
-pub fn progress(
-    stored: &Stored,
-    read_this_run: u64,
-    elapsed_s: f64,
-    snapshot_text: Option<String>,
-) -> BackfillProgress {
-    match stored {
-        Stored::Reading(r) => {
-            let rate =
-                (read_this_run > 0 && elapsed_s > 0.0).then(|| read_this_run as f64 / elapsed_s);
-            BackfillProgress {
-                phase: BackfillPhase::Reading,
-                done: r.done,
-                left: r.left(),
-                rate_per_second: rate,
-                eta_seconds: rate.map(|rate| r.left() as f64 / rate),
-                snapshot: snapshot_text,
-                completed_at_ms: None,
-            }
+impl Reading {
+    /// The status figures: `read_this_run` documents in `elapsed_s` seconds of this run
+    /// give the rate.
+    pub fn progress(
+        &self,
+        read_this_run: u64,
+        elapsed_s: f64,
+        snapshot_text: Option<String>,
+    ) -> BackfillProgress {
+        let rate = (read_this_run > 0 && elapsed_s > 0.0).then(|| read_this_run as f64 / elapsed_s);
+        BackfillProgress {
+            phase: BackfillPhase::Reading,
+            done: self.done,
+            left: self.left(),
+            rate_per_second: rate,
+            eta_seconds: rate.map(|rate| self.left() as f64 / rate),
+            snapshot: snapshot_text,
+            completed_at_ms: None,
         }
-        Stored::Complete(c) => BackfillProgress {
+    }
+}
+
+impl Complete {
+    /// The status figures of a finished backfill.
+    pub fn progress(&self, snapshot_text: Option<String>) -> BackfillProgress {
+        BackfillProgress {
             phase: BackfillPhase::Complete,
-            done: c.done,
+            done: self.done,
             left: 0,
             rate_per_second: None,
             eta_seconds: Some(0.0),
             snapshot: snapshot_text,
-            completed_at_ms: Some(c.completed_at_ms),
-        },
+            completed_at_ms: Some(self.completed_at_ms),
+        }
     }
 }
 
@@ -386,7 +389,7 @@ mod tests {
     fn progress_gives_rate_and_eta_from_this_run() {
         let mut r = reading(1);
         r.after_page(0, 30, Some(vec![json!(1)]), true, 0);
-        let p = progress(&Stored::Reading(r), 30, 3.0, Some("100".into()));
+        let p = r.progress(30, 3.0, Some("100".into()));
         assert_eq!(p.phase, BackfillPhase::Reading);
         assert_eq!((p.done, p.left), (30, 60));
         assert_eq!(p.rate_per_second, Some(10.0));

@@ -5,7 +5,7 @@ use std::time::Instant;
 use connect_api::BackfillProgress;
 use serde_json::Value;
 
-use super::position::{progress, Complete, Reading, Stored};
+use super::position::{Complete, Reading, Stored};
 use crate::config::{BackfillMode, StartPosition};
 use crate::cursor::Cursor;
 
@@ -70,18 +70,9 @@ impl Backfill {
                 read,
             } => {
                 let elapsed = started.map_or(0.0, |s| now.duration_since(s).as_secs_f64());
-                let text = snapshot_text(&state.snapshot);
-                Some(progress(
-                    &Stored::Reading((**state).clone()),
-                    *read,
-                    elapsed,
-                    Some(text),
-                ))
+                Some(state.progress(*read, elapsed, Some(snapshot_text(&state.snapshot))))
             }
-            Backfill::Complete(c) => {
-                let text = snapshot_text(&c.snapshot);
-                Some(progress(&Stored::Complete(c.clone()), 0, 0.0, Some(text)))
-            }
+            Backfill::Complete(c) => Some(c.progress(Some(snapshot_text(&c.snapshot)))),
             Backfill::Off | Backfill::Pending => None,
         }
     }
