@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::catalog::{configure, split, StreamChoice};
 use super::config::{keys, own_keys, ConfigFile, HostSettings, PluginConfig, DEFAULT_MAX_LINE};
-use super::messages::{Catalog, ConfiguredCatalog, Status};
+use super::messages::{Catalog, ConfiguredCatalog, Message, Status};
 use super::once::run_once;
 use super::recent::{RecentCatalog, REUSE_FOR};
 use super::schema::ConfigSchema;
@@ -84,18 +84,28 @@ impl AirbyteSource {
         &self.dir
     }
 
-    /// Runs `discover` with `config`.
-    async fn discover(&self, config: &PluginConfig) -> Result<Catalog, String> {
+    /// Runs `<command> --config <file of config>` and returns its `want` message.
+    async fn call(
+        &self,
+        command: &str,
+        config: &PluginConfig,
+        want: &str,
+    ) -> Result<Message, String> {
         let file = ConfigFile::write(&self.host.work_dir, "config", &config.json)?;
-        let answer = run_once(
+        run_once(
             &self.cmd,
-            &["discover".into(), "--config".into(), file.path_arg()],
-            "CATALOG",
+            &[command.to_owned(), "--config".into(), file.path_arg()],
+            want,
             self.host.call_timeout,
             self.host.guard.clone(),
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+    }
+
+    /// Runs `discover` with `config`.
+    async fn discover(&self, config: &PluginConfig) -> Result<Catalog, String> {
+        let answer = self.call("discover", config, "CATALOG").await?;
         answer.catalog.ok_or_else(|| {
             format!(
                 "plugin {}: its CATALOG message has no catalog",
@@ -106,16 +116,7 @@ impl AirbyteSource {
 
     /// Runs `check` with `config`; an error says why the plugin refused it.
     async fn check(&self, config: &PluginConfig) -> Result<(), String> {
-        let file = ConfigFile::write(&self.host.work_dir, "config", &config.json)?;
-        let answer = run_once(
-            &self.cmd,
-            &["check".into(), "--config".into(), file.path_arg()],
-            "CONNECTION_STATUS",
-            self.host.call_timeout,
-            self.host.guard.clone(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let answer = self.call("check", config, "CONNECTION_STATUS").await?;
         match answer.connection_status {
             Some(s) if s.status == Status::Succeeded => Ok(()),
             Some(s) => Err(format!(
