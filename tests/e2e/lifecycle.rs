@@ -150,10 +150,19 @@ async fn broker_killed_and_restarted_mid_stream_recovers_on_its_own_without_loss
     // ... and recovers by itself once the broker is back.
     services::start_all().unwrap();
     let mut reader = TopicReader::start(&f.topic).await.unwrap();
-    reader
-        .read_distinct(20_000, ARRIVAL)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
+    if let Err(e) = reader.read_distinct(20_000, ARRIVAL).await {
+        // Whether the task believes it sent everything tells a loss in the broker or
+        // the reader from one in the task.
+        let status = w
+            .get(&format!("/connectors/{}/status", f.connector))
+            .await
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_else(|e| format!("(no status: {e})"));
+        panic!(
+            "{e}\ntask status: {status}\nworker log (end):\n{}",
+            w.log_tail(80)
+        );
+    }
     let (_, t) = task_state(&w, &f.connector).await.unwrap();
     assert_eq!(t, "RUNNING");
     reader.shutdown().await;

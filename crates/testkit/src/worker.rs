@@ -402,7 +402,24 @@ impl Drop for WorkerProcess {
             let _ = c.kill();
             let _ = c.wait();
         }
+        keep_log(&self.dir.join("worker.log"), &self.launch.worker_id);
     }
+}
+
+/// With `RMQ_TESTS_KEEP_LOGS=<dir>`, a worker's whole log is copied there when its
+/// [`WorkerProcess`] is dropped (`<workerId>-<unix millis>.log`), for failures that the
+/// log tail in a panic message does not explain. Best effort: a failed copy is ignored.
+fn keep_log(log: &Path, worker_id: &str) {
+    let Some(dir) = std::env::var_os("RMQ_TESTS_KEEP_LOGS") else {
+        return;
+    };
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let dir = PathBuf::from(dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::copy(log, dir.join(format!("{worker_id}-{millis}.log")));
 }
 
 #[cfg(test)]
