@@ -152,7 +152,11 @@ fn scalar_text(value: &Value) -> String {
 
 /// `value` with RocketMQ's property separators (U+0001, U+0002) replaced.
 fn property_value(value: &str) -> String {
-    value.replace(['\u{1}', '\u{2}'], "\u{FFFD}")
+    if value.contains(['\u{1}', '\u{2}']) {
+        value.replace(['\u{1}', '\u{2}'], "\u{FFFD}")
+    } else {
+        value.to_owned()
+    }
 }
 
 /// The envelope body, with `_source` copied in as the exact bytes Elasticsearch sent.

@@ -6,6 +6,7 @@
 //! storage keys by hand.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,9 @@ macro_rules! canonical_map {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "Value", into = "Value")]
-        pub struct $name(BTreeMap<String, CanonicalValue>);
+        // Shared: records of one partition carry clones of it, which cost a reference
+        // count instead of a copy of the map.
+        pub struct $name(Arc<BTreeMap<String, CanonicalValue>>);
 
         impl $name {
             /// Builds it from any value that serializes to a JSON object.
@@ -76,9 +79,9 @@ macro_rules! canonical_map {
             type Error = String;
             fn try_from(value: Value) -> Result<Self, String> {
                 match canonicalize(value) {
-                    Value::Object(map) => Ok(Self(
+                    Value::Object(map) => Ok(Self(Arc::new(
                         map.into_iter().map(|(k, v)| (k, CanonicalValue(v))).collect(),
-                    )),
+                    ))),
                     other => Err(format!(concat!("a ", $what, " must be a JSON object, got {}"), other)),
                 }
             }
@@ -87,18 +90,18 @@ macro_rules! canonical_map {
         /// A JSON object always converts.
         impl From<serde_json::Map<String, Value>> for $name {
             fn from(map: serde_json::Map<String, Value>) -> Self {
-                Self(
+                Self(Arc::new(
                     map.into_iter()
                         .map(|(k, v)| (k, CanonicalValue(canonicalize(v))))
                         .collect(),
-                )
+                ))
             }
         }
 
         impl From<$name> for Value {
             fn from(p: $name) -> Value {
                 let mut out = serde_json::Map::new();
-                for (k, v) in p.0 {
+                for (k, v) in Arc::unwrap_or_clone(p.0) {
                     out.insert(k, v.0);
                 }
                 Value::Object(out)

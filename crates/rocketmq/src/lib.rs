@@ -15,6 +15,7 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod batch_wire;
 mod boxed;
 mod config;
 mod consumer;

@@ -157,6 +157,13 @@ impl SendOutcome {
             queue_offset: r.message_queue.as_ref().map(|_| r.queue_offset),
         }
     }
+
+    /// The same outcome with the ids the sender gave its messages (a batch encoded by
+    /// `batch_wire` knows them; the client's result does not).
+    pub(crate) fn with_msg_ids(mut self, ids: Vec<String>) -> SendOutcome {
+        self.msg_ids = ids;
+        self
+    }
 }
 
 /// A message read back by [`crate::PullConsumer`].

@@ -15,6 +15,7 @@ use crate::admin::acl_hook;
 use crate::admin::ms_u32;
 use crate::admin::Admin;
 use crate::admin::MAX_QUEUES;
+use crate::batch_wire::{self, EncodedBatch};
 use crate::boxed::boxed;
 use crate::config::MqConfig;
 use crate::env::ClientEnv;
@@ -141,18 +142,22 @@ impl Producer {
         self.check_open()?;
         let msgs = msgs.as_ref();
         validate::check_batch(msgs, self.inner.cfg.max_message_size)?;
-        let batch = msgs
-            .iter()
-            .map(OutMessage::to_client)
-            .collect::<Result<Vec<_>, _>>()?;
+        // Encoded here in one pass rather than by the client's batch path (see
+        // `batch_wire`); the client sends it as the same batch request.
+        let EncodedBatch { batch, ids } = batch_wire::encode(msgs)?;
         let _permit = self.permit().await?;
         let send = boxed(
             self.inner
                 .producer
-                .send_batch_with_timeout(batch, u64::from(ms_u32(self.inner.cfg.send_timeout))),
+                .send_with_timeout(batch, u64::from(ms_u32(self.inner.cfg.send_timeout))),
         );
         match tokio::time::timeout(self.guard(), send).await {
-            Ok(Ok(r)) => Ok(SendOutcome::from_client(&r)),
+            Ok(Ok(Some(r))) => Ok(SendOutcome::from_client(&r).with_msg_ids(ids)),
+            // A synchronous send always yields a result; treat its absence as unknown.
+            Ok(Ok(None)) => Err(MqError::Timeout {
+                operation: "send_batch (no result)",
+                after: self.inner.cfg.send_timeout,
+            }),
             Ok(Err(e)) => Err(MqError::from_client("send_batch", &e)),
             Err(_) => Err(MqError::Timeout {
                 operation: "send_batch",

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connect_api::{ConnectError, SourceRecord, SourceTask};
+use connect_api::{ConnectError, SourcePartition, SourceRecord, SourceTask};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -203,9 +203,22 @@ fn report_progress(
 ) -> u64 {
     let mut read = 0;
     if let Ok(records) = polled {
+        // Counted per run of records of one partition (a poll's records rarely change
+        // partition): hashing a partition costs more than comparing it.
+        let mut run: Option<(&SourcePartition, u64)> = None;
         for r in records.iter().filter(|r| !r.is_offset_only()) {
-            tracker.count_read(&r.partition, 1);
             read += 1;
+            match &mut run {
+                Some((p, n)) if *p == &r.partition => *n += 1,
+                _ => {
+                    if let Some((p, n)) = run.replace((&r.partition, 1)) {
+                        tracker.count_read(p, n);
+                    }
+                }
+            }
+        }
+        if let Some((p, n)) = run {
+            tracker.count_read(p, n);
         }
     }
     // Cheap by contract: the task returns figures it measured inside `poll`.
