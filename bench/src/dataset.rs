@@ -58,9 +58,13 @@ const WORDS: [&str; 32] = [
     "node",
 ];
 
-/// The index holding `docs` benchmark documents.
-pub fn index_name(docs: u64) -> String {
-    format!("rmq_bench_{SHAPE}_{docs}")
+/// The index holding `docs` benchmark documents in `shards` primary shards.
+pub fn index_name(docs: u64, shards: u32) -> String {
+    if shards == 1 {
+        format!("rmq_bench_{SHAPE}_{docs}")
+    } else {
+        format!("rmq_bench_{SHAPE}_{docs}_s{shards}")
+    }
 }
 
 /// The tracking value of document `seq`: one millisecond apart, except that every
@@ -221,10 +225,10 @@ pub fn bulk_body(index: &str, from: u64, to: u64, ts: impl Fn(u64) -> i64) -> St
     body
 }
 
-/// Makes sure `index_name(docs)` holds exactly `docs` benchmark documents of the current
-/// shape, loading them when not. Returns the index name.
-pub async fn ensure_loaded(es: &Es, docs: u64) -> anyhow::Result<String> {
-    let index = index_name(docs);
+/// Makes sure `index_name(docs, shards)` holds exactly `docs` benchmark documents of the
+/// current shape, loading them when not. Returns the index name.
+pub async fn ensure_loaded(es: &Es, docs: u64, shards: u32) -> anyhow::Result<String> {
+    let index = index_name(docs, shards);
     if es.exists(&index).await? {
         let mapping = es
             .call(reqwest::Method::GET, &format!("/{index}/_mapping"), None)
@@ -244,7 +248,7 @@ pub async fn ensure_loaded(es: &Es, docs: u64) -> anyhow::Result<String> {
         &format!("/{index}"),
         Some(json!({
             "settings": {
-                "number_of_shards": 1,
+                "number_of_shards": shards,
                 "number_of_replicas": 0,
                 "refresh_interval": "-1"
             },
@@ -329,6 +333,7 @@ mod tests {
 
     #[test]
     fn index_name_carries_shape_and_size() {
-        assert_eq!(index_name(200_000), "rmq_bench_v1_200000");
+        assert_eq!(index_name(200_000, 1), "rmq_bench_v1_200000");
+        assert_eq!(index_name(200_000, 4), "rmq_bench_v1_200000_s4");
     }
 }

@@ -22,7 +22,21 @@ pub enum Read {
     Backfill,
     /// `es.backfill.mode=sorted`: sorted on the tracking field from the first document.
     Incremental,
+    /// The default read with one es-source key set (stages P and S).
+    Setting(&'static str, &'static str),
 }
+
+/// The `es.message.properties` choices stage P measures, beside C-backfill's default
+/// (`es_index,es_id,es_tracking_value,es_seq_no`, of which `es_seq_no` is only sent with
+/// `es.envelope=true`): what each choice costs the broker.
+pub const PROPERTY_CHOICES: [&str; 2] = ["none", "es_id"];
+
+/// The `es.backfill.slices` values stage S measures on an index of [`SLICED_SHARDS`]
+/// shards.
+pub const SLICE_CHOICES: [&str; 3] = ["1", "2", "4"];
+
+/// The shards of stage S's index.
+pub const SLICED_SHARDS: u32 = 4;
 
 /// The es-source config of the benchmark (defaults everywhere else, as a user would
 /// start).
@@ -35,8 +49,10 @@ pub fn connector_config(ctx: &Ctx, index: &str, topic: &str, read: Read) -> Valu
         "es.tiebreaker.field": "seq",
         "connect.topicname": topic,
     });
-    if read == Read::Incremental {
-        c["es.backfill.mode"] = json!("sorted");
+    match read {
+        Read::Backfill => {}
+        Read::Incremental => c["es.backfill.mode"] = json!("sorted"),
+        Read::Setting(key, value) => c[key] = json!(value),
     }
     c
 }
@@ -69,9 +85,15 @@ pub async fn stop_worker(worker: &mut WorkerProcess, name: &str) -> (u64, String
 /// One end-to-end run.
 pub async fn run_once(ctx: &Ctx, index: &str, run: usize, read: Read) -> anyhow::Result<Run> {
     let tag = match read {
-        Read::Backfill => "c",
-        Read::Incremental => "ci",
+        Read::Backfill => "c".to_owned(),
+        Read::Incremental => "ci".to_owned(),
+        Read::Setting(key, value) => format!(
+            "c_{}_{}",
+            key.rsplit('.').next().unwrap_or(key),
+            value.replace(',', "_")
+        ),
     };
+    let tag = tag.as_str();
     let topic = ctx.topic(tag, run);
     let counter = fresh_topic(ctx, &topic).await?;
     let dir = ctx.scratch.path().join(format!("{tag}_{run}"));

@@ -22,6 +22,9 @@ use crate::procstat::CpuWindow;
 
 #[derive(Deserialize)]
 struct Page {
+    /// Milliseconds Elasticsearch spent on the search (A-pit's early/late page check).
+    #[serde(default)]
+    took: u64,
     hits: Hits,
 }
 
@@ -127,6 +130,7 @@ pub async fn run_pit_once(ctx: &Ctx, index: &str) -> anyhow::Result<Run> {
         ctx.docs,
     );
     let mut count = 0u64;
+    let mut took = Vec::new();
     loop {
         let body = page_body(&spec, &reading, 0, PIT_KEEP_ALIVE);
         let page: Page = post(
@@ -137,6 +141,7 @@ pub async fn run_pit_once(ctx: &Ctx, index: &str) -> anyhow::Result<Run> {
         .await?;
         let n = page.hits.hits.len();
         count += n as u64;
+        took.push(page.took);
         let last = page.hits.hits.into_iter().next_back().map(|h| h.sort);
         let full = n == ctx.batch_size as usize;
         if reading.after_page(0, n, last, full, 0) != Step::Reading {
@@ -153,7 +158,30 @@ pub async fn run_pit_once(ctx: &Ctx, index: &str) -> anyhow::Result<Run> {
     if count != ctx.docs {
         bail!("read {count} documents, expected {}", ctx.docs);
     }
-    Ok(Run::new(count, seconds, used))
+    let mut run = Run::new(count, seconds, used);
+    run.note = early_late_pages(&took);
+    Ok(run)
+}
+
+/// Whether late pages of a `_shard_doc` read cost more than early ones: the median
+/// `took` of the first and the last tenth of the pages (at least 10 pages each). On
+/// Elasticsearch releases with elastic/elasticsearch#155559, where `_shard_doc` as the
+/// primary sort examined every match on every page, late pages take far longer.
+pub fn early_late_pages(took: &[u64]) -> Option<String> {
+    let tenth = took.len() / 10;
+    if tenth < 10 {
+        return None;
+    }
+    let median = |pages: &[u64]| {
+        let mut v = pages.to_vec();
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let (early, late) = (median(&took[..tenth]), median(&took[took.len() - tenth..]));
+    Some(format!(
+        "page took (median ms): first tenth {early}, last tenth {late} of {} pages",
+        took.len()
+    ))
 }
 
 /// POSTs `body` (none: an empty request) without gzip, as es-source does; the answer
@@ -182,4 +210,21 @@ async fn post<T: serde::de::DeserializeOwned>(
         );
     }
     serde_json::from_slice(&bytes).with_context(|| format!("answer of POST {url}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::early_late_pages;
+
+    #[test]
+    fn early_and_late_pages_are_compared_by_their_median_took() {
+        let mut took = vec![3u64; 100];
+        took[95..].iter_mut().for_each(|t| *t = 40);
+        let note = early_late_pages(&took).unwrap();
+        assert!(
+            note.contains("first tenth 3, last tenth 40 of 100 pages"),
+            "{note}"
+        );
+        assert_eq!(early_late_pages(&[1; 99]), None, "too few pages to tell");
+    }
 }

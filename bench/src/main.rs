@@ -54,8 +54,10 @@ struct Args {
     /// Skip the warm-up run before the counted runs.
     #[arg(long)]
     no_warmup: bool,
-    /// Which stages to run, comma-separated, of A, B, C, D, E, F.
-    #[arg(long, default_value = "A,B,C,D,E,F")]
+    /// Which stages to run, comma-separated, of A, B, C, D, E, F, P, S (P: C-backfill once
+    /// per es.message.properties choice, for the broker's cost of each; S: C-backfill on a
+    /// 4-shard copy of the index once per es.backfill.slices value).
+    #[arg(long, default_value = "A,B,C,D,E,F,P,S")]
     stages: String,
     /// Elasticsearch.
     #[arg(long, env = "ES_URL", default_value = "http://127.0.0.1:9200")]
@@ -101,14 +103,14 @@ fn stages(spec: &str) -> anyhow::Result<BTreeSet<char>> {
     let mut out = BTreeSet::new();
     for s in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match s.to_ascii_uppercase().as_str() {
-            one @ ("A" | "B" | "C" | "D" | "E" | "F") => {
+            one @ ("A" | "B" | "C" | "D" | "E" | "F" | "P" | "S") => {
                 out.extend(one.chars());
             }
-            other => bail!("--stages: unknown stage {other:?}; use A, B, C, D, E or F"),
+            other => bail!("--stages: unknown stage {other:?}; use A, B, C, D, E, F, P or S"),
         }
     }
     if out.is_empty() {
-        bail!("--stages: name at least one of A, B, C, D, E, F");
+        bail!("--stages: name at least one of A, B, C, D, E, F, P, S");
     }
     Ok(out)
 }
@@ -180,9 +182,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         stamp: chrono::Utc::now().format("%Y%m%d%H%M%S").to_string(),
     };
     let started = chrono::Utc::now();
-    let needs_index = stages.iter().any(|s| matches!(s, 'A' | 'C' | 'D'));
+    let needs_index = stages.iter().any(|s| matches!(s, 'A' | 'C' | 'D' | 'P'));
     let index = if needs_index {
-        Some(dataset::ensure_loaded(&ctx.es, docs).await?)
+        Some(dataset::ensure_loaded(&ctx.es, docs, 1).await?)
+    } else {
+        None
+    };
+    let sliced_index = if stages.contains(&'S') {
+        Some(dataset::ensure_loaded(&ctx.es, docs, end_to_end::SLICED_SHARDS).await?)
     } else {
         None
     };
@@ -258,6 +265,43 @@ async fn run(args: Args) -> anyhow::Result<()> {
             )
             .await,
         );
+    }
+    if let (Some(index), true) = (&index, stages.contains(&'P')) {
+        for choice in end_to_end::PROPERTY_CHOICES {
+            figures.push(
+                measure(
+                    &format!("P-{choice}"),
+                    &format!("C-backfill with es.message.properties={choice}"),
+                    ctx.warmup,
+                    ctx.runs,
+                    |i| {
+                        let read = end_to_end::Read::Setting("es.message.properties", choice);
+                        end_to_end::run_once(&ctx, index, i, read)
+                    },
+                )
+                .await,
+            );
+        }
+    }
+    if let (Some(index), true) = (&sliced_index, stages.contains(&'S')) {
+        for slices in end_to_end::SLICE_CHOICES {
+            figures.push(
+                measure(
+                    &format!("S-{slices}"),
+                    &format!(
+                        "C-backfill, {} shards, es.backfill.slices={slices}",
+                        end_to_end::SLICED_SHARDS
+                    ),
+                    ctx.warmup,
+                    ctx.runs,
+                    |i| {
+                        let read = end_to_end::Read::Setting("es.backfill.slices", slices);
+                        end_to_end::run_once(&ctx, index, i, read)
+                    },
+                )
+                .await,
+            );
+        }
     }
     if let (Some(index), true) = (&index, stages.contains(&'D')) {
         figures.push(
