@@ -132,6 +132,18 @@ async fn a_pit_backfill_reads_every_document_below_the_bound_once_then_the_bound
     assert_eq!((b.done, b.left), (2500, 0), "{b:?}");
     assert_eq!(b.snapshot.as_deref(), Some("2500"));
     assert!(b.completed_at_ms.is_some());
+    // es.backfill.slices=auto: one slice per primary shard (the index has three).
+    let reading = out
+        .iter()
+        .filter_map(|r| r.offset.as_ref()?.get("backfill"))
+        .find(|b| b["phase"] == "reading")
+        .cloned()
+        .expect("an offset of the reading phase");
+    assert_eq!(
+        reading["slices"].as_array().map(Vec::len),
+        Some(3),
+        "{reading}"
+    );
     // The bound's documents come through the incremental phase, then newer ones.
     index_docs(
         &index,

@@ -32,8 +32,9 @@ pub use auth::{
     ApiKey, CaFile, Password, API_KEY, MAX_CA_FILE_BYTES, PASSWORD, TLS_CA_PATH, USERNAME,
 };
 pub use backfill::{
-    BackfillMode, BackfillSettings, BACKFILL_KEEP_ALIVE, BACKFILL_MODE, BACKFILL_RANGE_DOCS,
-    BACKFILL_SLICES, DEFAULT_BACKFILL_KEEP_ALIVE, DEFAULT_BACKFILL_RANGE_DOCS, MAX_BACKFILL_SLICES,
+    BackfillMode, BackfillSettings, BackfillSlices, BACKFILL_KEEP_ALIVE, BACKFILL_MODE,
+    BACKFILL_RANGE_DOCS, BACKFILL_SLICES, DEFAULT_BACKFILL_KEEP_ALIVE, DEFAULT_BACKFILL_RANGE_DOCS,
+    MAX_AUTO_BACKFILL_SLICES, MAX_BACKFILL_SLICES,
 };
 pub use hosts::{
     DEFAULT_REQUEST_TIMEOUT_MS, HOSTS, HTTP_COMPRESSION, MAX_REQUEST_TIMEOUT_MS,
@@ -308,9 +309,10 @@ pub fn config_def() -> ConfigDef {
                   Progress (done, left, rate, ETA) is in the task's status. Not used with \
                   es.start=latest. sorted: read from the start sorted on the tracking \
                   field, page after page, as the incremental phase does.").with_default("pit"),
-        ConfigKey::new(BACKFILL_SLICES, ConfigType::Int, "Slices of the point in time one task reads in parallel during a pit \
-                  backfill, 1 to 32. More than 1 helps only on an index with several \
-                  shards and spare Elasticsearch CPU.").with_default("1"),
+        ConfigKey::new(BACKFILL_SLICES, ConfigType::String, "Slices of the point in time one task reads in parallel during a pit \
+                  backfill: auto (one per primary shard of the index, at most 8) or a \
+                  number from 1 to 32. One slice over several shards makes every shard \
+                  collect a full page for each page read; a slice per shard does not.").with_default("auto"),
         ConfigKey::new(BACKFILL_RANGE_DOCS, ConfigType::Int, "A pit backfill cuts the snapshot into ranges of the tracking field of \
                   about this many documents (at percentiles; one range for keyword and \
                   date_nanos fields), read one after the other. If the point in time \

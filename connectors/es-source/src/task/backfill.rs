@@ -121,7 +121,7 @@ impl Running {
         let what = format!("the count of the backfill of index {index}");
         let body = count_body(&spec, from.as_ref(), &snapshot, &pit, &keep_alive);
         let answer = self.client.search_pit_raw(index, body).await?;
-        let total = decode_total(&answer, &what)?;
+        let (total, shards) = decode_total(&answer, &what)?;
         let cuts = percents(total, settings.range_docs);
         let cuts = if can_cut(kind) && !cuts.is_empty() {
             let body = cuts_body(&spec, from.as_ref(), &snapshot, &pit, &keep_alive, &cuts);
@@ -139,7 +139,7 @@ impl Running {
             snapshot,
             from,
             cuts,
-            settings.slices,
+            settings.slices.for_shards(shards),
             total,
         )))
     }
@@ -445,11 +445,18 @@ fn with_tracking(hit: &mut Hit, field: &str, kind: TrackingKind) {
     hit.fields.clear();
 }
 
-/// `hits.total.value` of a search answer.
-fn decode_total(answer: &[u8], what: &str) -> Result<u64, EsError> {
+/// `hits.total.value` of a search answer, and the shards it searched (`_shards.total`:
+/// the index's primary shards, for `es.backfill.slices=auto`; 1 when not said).
+fn decode_total(answer: &[u8], what: &str) -> Result<(u64, u64), EsError> {
     #[derive(Deserialize)]
     struct Answer {
         hits: Hits,
+        #[serde(rename = "_shards")]
+        shards: Option<Shards>,
+    }
+    #[derive(Deserialize)]
+    struct Shards {
+        total: u64,
     }
     #[derive(Deserialize)]
     struct Hits {
@@ -460,7 +467,7 @@ fn decode_total(answer: &[u8], what: &str) -> Result<u64, EsError> {
         value: u64,
     }
     serde_json::from_slice::<Answer>(answer)
-        .map(|a| a.hits.total.value)
+        .map(|a| (a.hits.total.value, a.shards.map_or(1, |s| s.total)))
         .map_err(|e| EsError::Decode {
             what: what.to_owned(),
             detail: e.to_string(),

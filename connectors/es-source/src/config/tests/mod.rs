@@ -216,7 +216,7 @@ fn backfill_keys_default_to_a_pit_backfill_and_name_the_key_of_a_bad_value() {
         c.backfill,
         BackfillSettings {
             mode: BackfillMode::Sorted,
-            slices: 4,
+            slices: BackfillSlices::Fixed(4),
             range_docs: 5000,
             keep_alive: std::time::Duration::from_secs(120),
         }
@@ -240,4 +240,42 @@ fn backfill_keys_default_to_a_pit_backfill_and_name_the_key_of_a_bad_value() {
     );
     assert!(errs[0].message.contains("pit or sorted"), "{errs:?}");
     assert!(errs[3].message.contains("between 10s and 24h"), "{errs:?}");
+}
+
+#[test]
+fn backfill_slices_default_to_one_per_primary_shard_at_most_eight() {
+    let base = [
+        (HOSTS, "http://localhost:9200"),
+        (INDEX, "orders"),
+        (TRACKING_FIELD, "ts"),
+    ];
+    let c = EsSourceConfig::parse(&map(&base)).unwrap();
+    assert_eq!(c.backfill.slices, BackfillSlices::Auto);
+    assert_eq!(c.backfill.slices.for_shards(1), 1);
+    assert_eq!(c.backfill.slices.for_shards(4), 4);
+    assert_eq!(c.backfill.slices.for_shards(0), 1);
+    assert_eq!(
+        c.backfill.slices.for_shards(30),
+        MAX_AUTO_BACKFILL_SLICES,
+        "auto stops at eight slices"
+    );
+    let mut set = base.to_vec();
+    set.push((BACKFILL_SLICES, "auto"));
+    let c = EsSourceConfig::parse(&map(&set)).unwrap();
+    assert_eq!(c.backfill.slices, BackfillSlices::Auto);
+    let mut set = base.to_vec();
+    set.push((BACKFILL_SLICES, "2"));
+    let c = EsSourceConfig::parse(&map(&set)).unwrap();
+    assert_eq!(
+        c.backfill.slices.for_shards(4),
+        2,
+        "a number is kept as given"
+    );
+    for bad in ["33", "-1", "many"] {
+        let mut set = base.to_vec();
+        set.push((BACKFILL_SLICES, bad));
+        let errs = EsSourceConfig::parse(&map(&set)).unwrap_err();
+        assert_eq!(fields(&errs), [BACKFILL_SLICES], "{bad}");
+        assert!(errs[0].message.contains("auto or a number"), "{errs:?}");
+    }
 }
