@@ -29,6 +29,11 @@ const POLL_MAX: usize = 1000;
 const POLL_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// How long a poll waits for the first record before it returns none.
 const POLL_WAIT: Duration = Duration::from_secs(1);
+/// After its first record, how long a poll waits for more before it returns what it has
+/// (a producer's `linger.ms`; Kafka's producer defaults to 5 ms since 4.0). A plugin
+/// writes one record at a time: without it a poll takes the few records that arrived
+/// since the last one, and every small batch costs the broker a request.
+const POLL_LINGER: Duration = Duration::from_millis(5);
 /// Items between the reader and the task.
 const CHANNEL: usize = 4096;
 /// Bytes of records read but not yet polled, at least (or one line, if longer).
@@ -333,6 +338,7 @@ impl SourceTask for AirbyteTask {
         let mut ended = None;
         let mut controls = Vec::new();
         let mut bytes = 0;
+        let linger_until = tokio::time::Instant::now() + POLL_LINGER;
         while let Some(item) = next.take() {
             match item {
                 Item::Record(r, permit) => {
@@ -352,7 +358,16 @@ impl SourceTask for AirbyteTask {
             if out.len() >= POLL_MAX || bytes >= POLL_MAX_BYTES {
                 break;
             }
-            next = rx.try_recv().ok();
+            next = match rx.try_recv() {
+                Ok(item) => Some(item),
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    tokio::time::timeout_at(linger_until, rx.recv())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+            };
         }
         if next.is_none() && ended.is_none() && rx.is_closed() && rx.is_empty() {
             ended = Some(Some(format!(
