@@ -490,3 +490,29 @@ async fn a_connector_config_message_is_handed_on_and_the_next_sync_uses_its_valu
     );
     assert_eq!(t.task.progress().counters.get("config_updates"), Some(&1));
 }
+
+#[tokio::test]
+async fn a_poll_dropped_while_it_waits_for_more_records_loses_none_of_them() {
+    // The runtime drops a pending poll when the connector is paused; a poll that took
+    // records and then waits (up to its linger) for more must not lose them.
+    let (_work, mut t) = started(&[("count", "2000"), ("state_every", "100")]).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut all = Vec::new();
+    let mut dropped = 0u32;
+    while last_cursor(&all, "beta") != Some(2000) {
+        assert!(
+            Instant::now() < deadline,
+            "no end within 60 s; {} records",
+            all.len()
+        );
+        match tokio::time::timeout(Duration::from_micros(300), t.task.poll()).await {
+            Ok(Ok(records)) => all.extend(records),
+            Ok(Err(e)) => panic!("{e}"),
+            Err(_) => dropped += 1,
+        }
+    }
+    assert!(dropped > 0, "no poll was dropped: the test proves nothing");
+    assert_eq!(ids(&all, "alpha"), (1..=2000).collect::<Vec<_>>());
+    assert_eq!(ids(&all, "beta"), (1..=2000).collect::<Vec<_>>());
+    t.task.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}

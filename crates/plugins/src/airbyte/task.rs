@@ -79,6 +79,19 @@ pub struct AirbyteTask {
     last_start_ms: Option<u64>,
     last_end_ms: Option<u64>,
     next_ms: Option<u64>,
+    /// What a poll took from the reader so far. Kept here, not in the poll, so that a
+    /// poll dropped while it lingers (a pause drops a pending poll) loses nothing: the
+    /// next poll returns it.
+    taken: Taken,
+}
+
+/// Records and control messages a poll took from the reader and has not returned yet.
+#[derive(Default)]
+struct Taken {
+    records: Vec<SourceRecord>,
+    controls: Vec<Value>,
+    /// The bytes of the records' lines.
+    bytes: usize,
 }
 
 impl AirbyteTask {
@@ -113,6 +126,7 @@ impl AirbyteTask {
             last_start_ms: None,
             last_end_ms: None,
             next_ms: None,
+            taken: Taken::default(),
         }
     }
 
@@ -330,22 +344,25 @@ impl SourceTask for AirbyteTask {
         let Phase::Reading { rx, .. } = &mut self.phase else {
             return Ok(vec![]);
         };
-        let mut out = Vec::new();
-        let mut next = match tokio::time::timeout(POLL_WAIT, rx.recv()).await {
-            Err(_) => return Ok(out),
-            Ok(item) => item,
+        let taken = &mut self.taken;
+        let mut next = if taken.records.is_empty() && taken.controls.is_empty() {
+            match tokio::time::timeout(POLL_WAIT, rx.recv()).await {
+                Err(_) => return Ok(Vec::new()),
+                Ok(item) => item,
+            }
+        } else {
+            // A dropped poll's records are returned at once.
+            rx.try_recv().ok()
         };
         let mut ended = None;
-        let mut controls = Vec::new();
-        let mut bytes = 0;
         let linger_until = tokio::time::Instant::now() + POLL_LINGER;
         while let Some(item) = next.take() {
             match item {
                 Item::Record(r, permit) => {
-                    bytes += permit.num_permits();
-                    out.push(r);
+                    taken.bytes += permit.num_permits();
+                    taken.records.push(r);
                 }
-                Item::Control(json) => controls.push(json),
+                Item::Control(json) => taken.controls.push(json),
                 Item::Done => {
                     ended = Some(None);
                     break;
@@ -355,7 +372,7 @@ impl SourceTask for AirbyteTask {
                     break;
                 }
             }
-            if out.len() >= POLL_MAX || bytes >= POLL_MAX_BYTES {
+            if taken.records.len() >= POLL_MAX || taken.bytes >= POLL_MAX_BYTES {
                 break;
             }
             next = match rx.try_recv() {
@@ -375,7 +392,7 @@ impl SourceTask for AirbyteTask {
                 self.cmd.plugin
             )));
         }
-        for json in controls {
+        for json in std::mem::take(&mut self.taken.controls) {
             self.control(json);
         }
         match ended {
@@ -386,7 +403,7 @@ impl SourceTask for AirbyteTask {
             }
             None => {}
         }
-        Ok(out)
+        Ok(std::mem::take(&mut self.taken).records)
     }
 
     /// Counts the records whose states the runtime committed.
