@@ -80,23 +80,56 @@ broker_registered() {
   grep -E "^${CLUSTER_NAME}[[:space:]]+${BROKER_NAME}[[:space:]]+0[[:space:]]+${HOST}:${BROKER_PORT}[[:space:]]" <<<"$out" >/dev/null
 }
 
+# Which store the running services' broker was started on (disk | memory), kept until a
+# full stop: a broker restarted alone (`stop broker`, failure tests) must come back on the
+# store that holds its messages, whatever RMQ_SERVICES_BROKER_STORE says now. (Mounting a
+# fresh tmpfs over a disk store hid every message the broker had acknowledged.)
+broker_store_file() { printf '%s/broker-store' "$RUN_DIR"; }
+
+# note_broker_store: for a broker found running, record the store it runs on if no start
+# recorded it (services started by an older rmq-services).
+note_broker_store() {
+  [[ -f $(broker_store_file) ]] && return 0
+  mkdir -p "$RUN_DIR"
+  if grep -q "^rmq-broker-store $RMQ_STORE " /proc/mounts 2>/dev/null; then
+    echo memory >"$(broker_store_file)"
+  else
+    echo disk >"$(broker_store_file)"
+  fi
+}
+
 # mount_broker_store: with RMQ_SERVICES_BROKER_STORE=memory, mount a tmpfs on the broker's
 # store (only called while the broker is down, so no running broker loses its files).
+# Until a full stop, the store the services were started on wins (broker_store_file).
 mount_broker_store() {
   case $BROKER_STORE in
-  disk) return 0 ;;
-  memory) ;;
+  disk | memory) ;;
   *) die "RMQ_SERVICES_BROKER_STORE must be 'disk' or 'memory', not '$BROKER_STORE'" ;;
   esac
-  mkdir -p "$RMQ_STORE"
-  if mountpoint -q "$RMQ_STORE"; then return 0; fi
+  local kind=$BROKER_STORE was=''
+  [[ -f $(broker_store_file) ]] && was=$(<"$(broker_store_file)")
+  if [[ ($was == disk || $was == memory) && $was != "$kind" ]]; then
+    warn "the broker's store stays on $was, where the running services keep their messages; RMQ_SERVICES_BROKER_STORE=$kind applies after a full 'rmq-services stop'"
+    kind=$was
+  fi
+  mkdir -p "$RMQ_STORE" "$RUN_DIR"
+  if [[ $kind == disk ]]; then
+    echo disk >"$(broker_store_file)"
+    return 0
+  fi
+  if mountpoint -q "$RMQ_STORE"; then
+    echo memory >"$(broker_store_file)"
+    return 0
+  fi
   if ((EUID != 0)); then
     warn "RMQ_SERVICES_BROKER_STORE=memory needs root to mount a tmpfs: the broker's store stays on disk"
+    echo disk >"$(broker_store_file)"
     return 0
   fi
   mount -t tmpfs -o "size=$BROKER_STORE_SIZE,mode=0755" rmq-broker-store "$RMQ_STORE" ||
     die "cannot mount a tmpfs of $BROKER_STORE_SIZE on $RMQ_STORE (unset RMQ_SERVICES_BROKER_STORE to keep the store on disk)"
   mkdir -p "$RMQ_STORE/commitlog"
+  echo memory >"$(broker_store_file)"
   say "broker store: tmpfs of $BROKER_STORE_SIZE at $RMQ_STORE (RMQ_SERVICES_BROKER_STORE=memory; a full stop discards it)"
 }
 
@@ -105,4 +138,5 @@ unmount_broker_store() {
   if mountpoint -q "$RMQ_STORE" 2>/dev/null && grep -q "^rmq-broker-store $RMQ_STORE " /proc/mounts; then
     umount "$RMQ_STORE" && say "broker store tmpfs unmounted ($RMQ_STORE)"
   fi
+  rm -f "$(broker_store_file)"
 }
