@@ -266,38 +266,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await,
         );
     }
-    if let (Some(index), true) = (&index, stages.contains(&'P')) {
-        for choice in end_to_end::PROPERTY_CHOICES {
+    // P and S: C-backfill once per value of one es-source key.
+    let sliced = format!(", {} shards,", end_to_end::SLICED_SHARDS);
+    let sweeps = [
+        (
+            'P',
+            &index,
+            "es.message.properties",
+            &end_to_end::PROPERTY_CHOICES[..],
+            "",
+        ),
+        (
+            'S',
+            &sliced_index,
+            "es.backfill.slices",
+            &end_to_end::SLICE_CHOICES[..],
+            sliced.as_str(),
+        ),
+    ];
+    for (stage, index, key, values, on) in sweeps {
+        let Some(index) = index.as_ref().filter(|_| stages.contains(&stage)) else {
+            continue;
+        };
+        for &value in values {
             figures.push(
                 measure(
-                    &format!("P-{choice}"),
-                    &format!("C-backfill with es.message.properties={choice}"),
+                    &format!("{stage}-{value}"),
+                    &format!("C-backfill{on} with {key}={value}"),
                     ctx.warmup,
                     ctx.runs,
-                    |i| {
-                        let read = end_to_end::Read::Setting("es.message.properties", choice);
-                        end_to_end::run_once(&ctx, index, i, read)
-                    },
-                )
-                .await,
-            );
-        }
-    }
-    if let (Some(index), true) = (&sliced_index, stages.contains(&'S')) {
-        for slices in end_to_end::SLICE_CHOICES {
-            figures.push(
-                measure(
-                    &format!("S-{slices}"),
-                    &format!(
-                        "C-backfill, {} shards, es.backfill.slices={slices}",
-                        end_to_end::SLICED_SHARDS
-                    ),
-                    ctx.warmup,
-                    ctx.runs,
-                    |i| {
-                        let read = end_to_end::Read::Setting("es.backfill.slices", slices);
-                        end_to_end::run_once(&ctx, index, i, read)
-                    },
+                    |i| end_to_end::run_once(&ctx, index, i, end_to_end::Read::Setting(key, value)),
                 )
                 .await,
             );
