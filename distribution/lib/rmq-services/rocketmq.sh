@@ -113,24 +113,18 @@ mount_broker_store() {
     kind=$was
   fi
   mkdir -p "$RMQ_STORE" "$RUN_DIR"
-  if [[ $kind == disk ]]; then
-    echo disk >"$(broker_store_file)"
-    return 0
+  if [[ $kind == memory ]] && ! mountpoint -q "$RMQ_STORE"; then
+    if ((EUID != 0)); then
+      warn "RMQ_SERVICES_BROKER_STORE=memory needs root to mount a tmpfs: the broker's store stays on disk"
+      kind=disk
+    else
+      mount -t tmpfs -o "size=$BROKER_STORE_SIZE,mode=0755" rmq-broker-store "$RMQ_STORE" ||
+        die "cannot mount a tmpfs of $BROKER_STORE_SIZE on $RMQ_STORE (unset RMQ_SERVICES_BROKER_STORE to keep the store on disk)"
+      mkdir -p "$RMQ_STORE/commitlog"
+      say "broker store: tmpfs of $BROKER_STORE_SIZE at $RMQ_STORE (RMQ_SERVICES_BROKER_STORE=memory; a full stop discards it)"
+    fi
   fi
-  if mountpoint -q "$RMQ_STORE"; then
-    echo memory >"$(broker_store_file)"
-    return 0
-  fi
-  if ((EUID != 0)); then
-    warn "RMQ_SERVICES_BROKER_STORE=memory needs root to mount a tmpfs: the broker's store stays on disk"
-    echo disk >"$(broker_store_file)"
-    return 0
-  fi
-  mount -t tmpfs -o "size=$BROKER_STORE_SIZE,mode=0755" rmq-broker-store "$RMQ_STORE" ||
-    die "cannot mount a tmpfs of $BROKER_STORE_SIZE on $RMQ_STORE (unset RMQ_SERVICES_BROKER_STORE to keep the store on disk)"
-  mkdir -p "$RMQ_STORE/commitlog"
-  echo memory >"$(broker_store_file)"
-  say "broker store: tmpfs of $BROKER_STORE_SIZE at $RMQ_STORE (RMQ_SERVICES_BROKER_STORE=memory; a full stop discards it)"
+  echo "$kind" >"$(broker_store_file)"
 }
 
 # unmount_broker_store: after a full stop, release the tmpfs (if it is ours).
