@@ -193,13 +193,16 @@ fn config_def_documents_every_key_with_matching_defaults() {
     assert_eq!(required, [HOSTS, INDEX, TRACKING_FIELD]);
 }
 
+/// The smallest valid config, for the backfill key tests.
+const BACKFILL_BASE: [(&str, &str); 3] = [
+    (HOSTS, "http://localhost:9200"),
+    (INDEX, "orders"),
+    (TRACKING_FIELD, "ts"),
+];
+
 #[test]
 fn backfill_keys_default_to_a_pit_backfill_and_name_the_key_of_a_bad_value() {
-    let base = [
-        (HOSTS, "http://localhost:9200"),
-        (INDEX, "orders"),
-        (TRACKING_FIELD, "ts"),
-    ];
+    let base = BACKFILL_BASE;
     let c = EsSourceConfig::parse(&map(&base)).unwrap();
     assert_eq!(c.backfill, BackfillSettings::default());
     assert_eq!(c.backfill.mode, BackfillMode::Pit);
@@ -244,11 +247,7 @@ fn backfill_keys_default_to_a_pit_backfill_and_name_the_key_of_a_bad_value() {
 
 #[test]
 fn backfill_slices_default_to_one_per_primary_shard_at_most_eight() {
-    let base = [
-        (HOSTS, "http://localhost:9200"),
-        (INDEX, "orders"),
-        (TRACKING_FIELD, "ts"),
-    ];
+    let base = BACKFILL_BASE;
     let c = EsSourceConfig::parse(&map(&base)).unwrap();
     assert_eq!(c.backfill.slices, BackfillSlices::Auto);
     assert_eq!(c.backfill.slices.for_shards(1), 1);
