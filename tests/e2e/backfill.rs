@@ -34,12 +34,7 @@ async fn read_all(
     batch: usize,
     what: &str,
 ) -> TopicReader {
-    let mut reader = TopicReader::start(&f.topic).await.unwrap();
-    reader
-        .read_distinct(total, ARRIVAL_TIMEOUT)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
-    reader.drain(Duration::from_secs(3)).await.unwrap();
+    let reader = w.read_topic_drained(&f.topic, total, ARRIVAL_TIMEOUT).await;
     assert_eq!(reader.distinct_keys(), total, "every document arrives");
     let dups: usize = reader.key_counts().values().map(|n| n - 1).sum();
     let bound = batch * (1 + MAX_IN_FLIGHT_BATCHES);

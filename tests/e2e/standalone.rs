@@ -179,12 +179,7 @@ async fn kill_9_mid_stream(
     let w = WorkerProcess::start(f.dir.path(), "e2e-kill", &connectors)
         .await
         .unwrap();
-    let mut reader = TopicReader::start(&f.topic).await.unwrap();
-    reader
-        .read_distinct(total, ARRIVAL_TIMEOUT)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", w.log_tail(80)));
-    reader.drain(Duration::from_secs(3)).await.unwrap();
+    let reader = w.read_topic_drained(&f.topic, total, ARRIVAL_TIMEOUT).await;
     let counts = reader.key_counts();
     assert_eq!(counts.len(), total, "every document arrives at least once");
     let duplicates: usize = counts.values().map(|n| n - 1).sum();

@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 use crate::cluster::ClusterConf;
+use crate::topic::TopicReader;
 
 /// Longest a REST request may take: a frozen (SIGSTOPped) or hung worker makes the
 /// request fail instead of blocking the test for ever.
@@ -246,6 +247,29 @@ impl WorkerProcess {
             .into_iter()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Reads `topic` from its start until `total` distinct keys arrived, or panics after
+    /// `timeout` with the end of this worker's log; then keeps reading until nothing new
+    /// came for 3 s, so late duplicates are counted too.
+    pub async fn read_topic_drained(
+        &self,
+        topic: &str,
+        total: usize,
+        timeout: Duration,
+    ) -> TopicReader {
+        let mut reader = TopicReader::start(topic)
+            .await
+            .unwrap_or_else(|e| panic!("cannot read topic {topic}: {e}"));
+        reader
+            .read_distinct(total, timeout)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\nworker log (end):\n{}", self.log_tail(80)));
+        reader
+            .drain(Duration::from_secs(3))
+            .await
+            .unwrap_or_else(|e| panic!("reading topic {topic}: {e}"));
+        reader
     }
 
     /// The last `lines` lines of the worker's log (for failure messages: the end of the
